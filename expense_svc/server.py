@@ -1,0 +1,46 @@
+"""expense_svc entry point: open the database, apply migrations, serve the servicers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from expense_svc.service import BudgetService, ExpenseService
+from finance.expense.v1 import (
+    budget_service_pb2,
+    budget_service_pb2_grpc,
+    expense_service_pb2,
+    expense_service_pb2_grpc,
+)
+from finmesh import db
+from finmesh.config import ServiceConfig
+from finmesh.server import ServiceDef
+
+SCHEMA = "expense"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@asynccontextmanager
+async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
+    await db.migrate(cfg.database.url, SCHEMA, MIGRATIONS)
+    pool = await db.open_pool(cfg.database, schema=SCHEMA)
+    try:
+        expenses = ExpenseService(pool)
+        budgets = BudgetService(pool)
+        yield [
+            ServiceDef(
+                expense_service_pb2.DESCRIPTOR.services_by_name["ExpenseService"].full_name,
+                lambda server: expense_service_pb2_grpc.add_ExpenseServiceServicer_to_server(
+                    expenses, server
+                ),
+            ),
+            ServiceDef(
+                budget_service_pb2.DESCRIPTOR.services_by_name["BudgetService"].full_name,
+                lambda server: budget_service_pb2_grpc.add_BudgetServiceServicer_to_server(
+                    budgets, server
+                ),
+            ),
+        ]
+    finally:
+        await pool.close()

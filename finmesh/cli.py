@@ -1,0 +1,113 @@
+"""The ``finmesh`` command (also ``python -m finmesh``).
+
+Subcommands: ``up``, ``down``, ``status``, ``token``, ``tail``. Each reads the stack's
+configuration from the environment (see :mod:`finmesh.config`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from finmesh import auth
+from finmesh.config import TOPICS, all_topics, stack_from_env
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from finmesh.stack.runner import Stack, StackError
+
+    stack = Stack(stack_from_env())
+    try:
+        stack.up()
+    except StackError as exc:
+        print(f"finmesh: {exc}", file=sys.stderr)
+        return 1
+    print("\nfinmesh is up:")
+    for label, url in stack.urls():
+        print(f"  {label:<36} {url}")
+    print("\nGet a token:  .venv/bin/finmesh token --user u1")
+    return 0
+
+
+def _cmd_down(args: argparse.Namespace) -> int:
+    from finmesh.stack.runner import Stack
+
+    stopped = Stack(stack_from_env()).down()
+    print("finmesh: stopped " + (", ".join(stopped) if stopped else "nothing (was not running)"))
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from finmesh.stack.runner import Stack
+
+    rows = Stack(stack_from_env()).status()
+    for row in rows:
+        state = "healthy" if row.healthy else ("running" if row.pid else "stopped")
+        pid = str(row.pid) if row.pid else "-"
+        print(f"{row.name:<12} {state:<8} pid {pid:<8} {row.detail}")
+    return 0 if all(r.healthy for r in rows) else 1
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    cfg = stack_from_env()
+    auth.generate_keys(cfg.keys_dir)
+    print(
+        auth.sign_token(cfg.keys_dir, cfg.auth, args.user, ttl_seconds=args.ttl, scope=args.scope)
+    )
+    return 0
+
+
+def _cmd_tail(args: argparse.Namespace) -> int:
+    from finmesh.kafka import tail
+
+    cfg = stack_from_env()
+    bootstrap = cfg.kafka_bootstrap_servers or f"127.0.0.1:{cfg.ports.kafka}"
+    try:
+        tail(bootstrap, args.topic, from_beginning=args.from_beginning, limit=args.limit)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finmesh", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("up", help="start the local stack in the background").set_defaults(func=_cmd_up)
+    sub.add_parser("down", help="stop the local stack (data stays)").set_defaults(func=_cmd_down)
+    sub.add_parser("status", help="show each component and its health").set_defaults(
+        func=_cmd_status
+    )
+
+    token = sub.add_parser("token", help="print a JWT the local stack accepts")
+    token.add_argument("--user", required=True, help="user id (the token's sub claim)")
+    token.add_argument(
+        "--ttl",
+        type=int,
+        default=3600,
+        help="lifetime in seconds; negative gives an already-expired token",
+    )
+    token.add_argument("--scope", default=auth.DEFAULT_SCOPE, help="space-separated scopes")
+    token.set_defaults(func=_cmd_token)
+
+    tail = sub.add_parser("tail", help="print a topic's events as JSON lines")
+    tail.add_argument(
+        "topic",
+        choices=all_topics(),
+        metavar="topic",
+        help="one of: " + ", ".join(TOPICS) + " (or <topic>.dlq)",
+    )
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest event")
+    tail.add_argument("--limit", type=int, default=0, help="stop after N events (0: never)")
+    tail.set_defaults(func=_cmd_tail)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

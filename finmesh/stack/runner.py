@@ -1,0 +1,279 @@
+"""The local stack: what `make up`, `make down` and `finmesh status` do.
+
+Start order: dev keys → PostgreSQL (embedded, unless ``DATABASE_URL``) → Kafka (local broker,
+unless ``KAFKA_BOOTSTRAP_SERVERS``) and its topics → the three services → Envoy. Every process
+is detached with a pid file under ``$FINMESH_HOME/run`` and a log under ``$FINMESH_HOME/logs``.
+``up`` is idempotent: what already runs is left alone. The test harness uses the same class
+with a temporary home and free ports.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from finmesh import auth
+from finmesh.config import REPO_ROOT, TOPIC_PARTITIONS, StackConfig, all_topics
+from finmesh.stack import envoy, procs
+from finmesh.stack import kafka as kafka_stack
+from finmesh.stack import postgres as pg_stack
+
+SERVICES: tuple[str, ...] = ("expense_svc", "ml_svc", "insight_svc")
+
+
+class StackError(RuntimeError):
+    """A component failed to start or to become healthy; the message says which and where its
+    log is."""
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    healthy: bool
+    detail: str
+
+
+def _say(msg: str) -> None:
+    print(f"finmesh: {msg}", flush=True)
+
+
+class Stack:
+    def __init__(self, cfg: StackConfig, *, quiet: bool = False) -> None:
+        self.cfg = cfg
+        self.quiet = quiet
+        self._postgres = pg_stack.PostgresServer(
+            cfg.home / "postgres",
+            port=cfg.ports.postgres,
+            log_file=cfg.logs_dir / "postgres.log",
+        )
+        self._kafka = kafka_stack.KafkaBroker(
+            data_dir=cfg.home / "kafka",
+            port=cfg.ports.kafka,
+            controller_port=cfg.ports.kafka_controller,
+            cache_dir=REPO_ROOT / ".finmesh" / "cache",
+            log_file=cfg.logs_dir / "kafka.log",
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _log(self, msg: str) -> None:
+        if not self.quiet:
+            _say(msg)
+
+    @property
+    def database_url(self) -> str:
+        return self.cfg.database_url or self._postgres.url
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.cfg.kafka_bootstrap_servers or f"127.0.0.1:{self.cfg.ports.kafka}"
+
+    def service_env(self) -> dict[str, str]:
+        p = self.cfg.ports
+        env = dict(os.environ)
+        env.update(
+            {
+                "FINMESH_HOME": str(self.cfg.home),
+                "DATABASE_URL": self.database_url,
+                "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+                "FINMESH_JWT_ISSUER": self.cfg.auth.issuer,
+                "FINMESH_JWT_AUDIENCE": self.cfg.auth.audience,
+                "FINMESH_JWKS_PATH": str(self.cfg.auth.jwks_path),
+                "EXPENSE_SVC_PORT": str(p.expense),
+                "ML_SVC_PORT": str(p.ml),
+                "INSIGHT_SVC_PORT": str(p.insight),
+                "EXPENSE_SVC_METRICS_PORT": str(p.expense_metrics),
+                "ML_SVC_METRICS_PORT": str(p.ml_metrics),
+                "INSIGHT_SVC_METRICS_PORT": str(p.insight_metrics),
+                "FINMESH_LOG_LEVEL": self.cfg.log_level,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def envoy_settings(self) -> envoy.EnvoySettings:
+        p = self.cfg.ports
+        return envoy.EnvoySettings(
+            listen_port=p.envoy,
+            admin_port=p.envoy_admin,
+            upstreams={
+                "expense_svc": ("127.0.0.1", p.expense),
+                "ml_svc": ("127.0.0.1", p.ml),
+                "insight_svc": ("127.0.0.1", p.insight),
+            },
+            jwks_path=self.cfg.auth.jwks_path,
+            issuer=self.cfg.auth.issuer,
+            audience=self.cfg.auth.audience,
+            cors_origins=(f"http://localhost:{p.frontend}", f"http://127.0.0.1:{p.frontend}"),
+        )
+
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> None:
+        procs.spawn(
+            name,
+            argv,
+            run_dir=self.cfg.run_dir,
+            logs_dir=self.cfg.logs_dir,
+            env=env,
+            cwd=REPO_ROOT,
+        )
+
+    def _wait(self, name: str, check: Callable[[], bool], timeout_seconds: float) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if check():
+                return
+            if procs.read_pid(self.cfg.run_dir, name) is None:
+                raise StackError(
+                    f"{name} exited during start-up; see {self.cfg.logs_dir / (name + '.log')}"
+                )
+            time.sleep(0.2)
+        raise StackError(
+            f"{name} not healthy after {timeout_seconds:.0f}s; "
+            f"see {self.cfg.logs_dir / (name + '.log')}"
+        )
+
+    # ------------------------------------------------------------------ health checks
+    @staticmethod
+    def grpc_healthy(port: int, timeout_seconds: float = 1.0) -> bool:
+        try:
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = health_pb2_grpc.HealthStub(channel)
+                resp = stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout_seconds)
+                return bool(resp.status == health_pb2.HealthCheckResponse.SERVING)
+        except grpc.RpcError:
+            return False
+
+    def envoy_healthy(self) -> bool:
+        url = f"http://127.0.0.1:{self.cfg.ports.envoy_admin}/ready"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                return bool(resp.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def service_port(self, name: str) -> int:
+        return self.cfg.service(name).port
+
+    # ------------------------------------------------------------------ up / down
+    def up(self, *, timeout_seconds: float = 180.0) -> None:
+        cfg = self.cfg
+        for d in (cfg.home, cfg.logs_dir, cfg.run_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        auth.generate_keys(cfg.keys_dir)
+        if not envoy.DESCRIPTOR_SET.exists():
+            raise StackError(f"{envoy.DESCRIPTOR_SET} is missing: run `make gen`")
+
+        if not cfg.database_url:
+            if self._postgres.is_running():
+                self._log(f"PostgreSQL already running on :{cfg.ports.postgres}")
+            else:
+                self._log(f"starting PostgreSQL (embedded) on :{cfg.ports.postgres}")
+                self._postgres.start()
+            self._postgres.wait_ready(timeout_seconds=60)
+
+        if not cfg.kafka_bootstrap_servers:
+            if self._kafka.is_running():
+                self._log(f"Kafka already running on :{cfg.ports.kafka}")
+            else:
+                self._log(f"starting Apache Kafka (KRaft) on :{cfg.ports.kafka}")
+                self._kafka.start()
+            self._kafka.wait_ready(timeout_seconds=90)
+        kafka_stack.create_topics(self.kafka_bootstrap, all_topics(), TOPIC_PARTITIONS)
+
+        env = self.service_env()
+        started: list[str] = []
+        for name in SERVICES:
+            if procs.read_pid(cfg.run_dir, name) is not None:
+                self._log(f"{name} already running")
+                continue
+            self._log(f"starting {name} on :{self.service_port(name)}")
+            self._spawn(name, [sys.executable, "-m", name], env)
+            started.append(name)
+
+        if procs.read_pid(cfg.run_dir, "envoy") is None:
+            config_path = envoy.write_config(self.envoy_settings(), cfg.run_dir / "envoy.json")
+            envoy.validate(config_path)
+            self._log(f"starting Envoy on :{cfg.ports.envoy}")
+            self._spawn("envoy", envoy.command(config_path))
+        else:
+            self._log("Envoy already running")
+
+        for name in SERVICES:
+            port = self.service_port(name)
+            self._wait(name, lambda p=port: self.grpc_healthy(p), timeout_seconds)  # type: ignore[misc]
+        self._wait("envoy", self.envoy_healthy, 30)
+
+    def down(self) -> list[str]:
+        """Stop everything `up` started, in reverse order. Returns the names stopped."""
+        stopped = []
+        for name in ("envoy", *reversed(SERVICES)):
+            if procs.stop(self.cfg.run_dir, name):
+                stopped.append(name)
+        if not self.cfg.kafka_bootstrap_servers and self._kafka.stop():
+            stopped.append("kafka")
+        if not self.cfg.database_url and self._postgres.is_running():
+            self._postgres.stop()
+            stopped.append("postgres")
+        return stopped
+
+    def status(self) -> list[ComponentStatus]:
+        cfg = self.cfg
+        out: list[ComponentStatus] = []
+        if not cfg.database_url:
+            running = self._postgres.is_running()
+            out.append(
+                ComponentStatus(
+                    "postgres",
+                    pg_stack.postmaster_pid(self._postgres.data_dir),
+                    running,
+                    f"127.0.0.1:{cfg.ports.postgres}",
+                )
+            )
+        else:
+            out.append(ComponentStatus("postgres", None, True, "external (DATABASE_URL)"))
+        if not cfg.kafka_bootstrap_servers:
+            running = self._kafka.is_running()
+            out.append(
+                ComponentStatus("kafka", self._kafka.pid(), running, f"127.0.0.1:{cfg.ports.kafka}")
+            )
+        else:
+            out.append(
+                ComponentStatus("kafka", None, True, f"external ({cfg.kafka_bootstrap_servers})")
+            )
+        for name in SERVICES:
+            port = self.service_port(name)
+            pid = procs.read_pid(cfg.run_dir, name)
+            out.append(
+                ComponentStatus(
+                    name, pid, pid is not None and self.grpc_healthy(port), f"grpc 127.0.0.1:{port}"
+                )
+            )
+        pid = procs.read_pid(cfg.run_dir, "envoy")
+        out.append(
+            ComponentStatus(
+                "envoy",
+                pid,
+                pid is not None and self.envoy_healthy(),
+                f"http://localhost:{cfg.ports.envoy}",
+            )
+        )
+        return out
+
+    def urls(self) -> list[tuple[str, str]]:
+        p = self.cfg.ports
+        return [
+            ("Envoy edge (JSON, gRPC, gRPC-Web)", f"http://localhost:{p.envoy}"),
+            ("expense_svc (gRPC)", f"localhost:{p.expense}"),
+            ("ml_svc (gRPC)", f"localhost:{p.ml}"),
+            ("insight_svc (gRPC)", f"localhost:{p.insight}"),
+            ("Envoy admin", f"http://127.0.0.1:{p.envoy_admin}"),
+            ("logs", str(self.cfg.logs_dir)),
+        ]

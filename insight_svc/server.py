@@ -1,0 +1,34 @@
+"""insight_svc entry point: open the database, apply migrations, serve the servicers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from finance.insight.v1 import insight_service_pb2, insight_service_pb2_grpc
+from finmesh import db
+from finmesh.config import ServiceConfig
+from finmesh.server import ServiceDef
+from insight_svc.service import InsightService
+
+SCHEMA = "insight"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@asynccontextmanager
+async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
+    await db.migrate(cfg.database.url, SCHEMA, MIGRATIONS)
+    pool = await db.open_pool(cfg.database, schema=SCHEMA)
+    try:
+        servicer = InsightService(pool)
+        yield [
+            ServiceDef(
+                insight_service_pb2.DESCRIPTOR.services_by_name["InsightService"].full_name,
+                lambda server: insight_service_pb2_grpc.add_InsightServiceServicer_to_server(
+                    servicer, server
+                ),
+            )
+        ]
+    finally:
+        await pool.close()
