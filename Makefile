@@ -32,16 +32,20 @@ down: $(STAMP)
 status: $(STAMP)
 	@$(VENV)/bin/finmesh status
 
+# Generated from protos/ and from finmesh/stack/envoy.py (the container edge configs).
 gen: $(STAMP)
 	@bash scripts/gen.sh
+	@$(PY) -m finmesh.stack.envoy deploy/envoy/envoy.compose.json
+	@$(PY) deploy/k8s/gen_envoy_configmap.py
 
 # Fails (and leaves the regenerated files in place) when gen/ is not what `make gen` makes.
 check-gen: $(STAMP)
-	@rm -rf .finmesh/gen-before && mkdir -p .finmesh && cp -r gen .finmesh/gen-before
-	@bash scripts/gen.sh
-	@diff -r .finmesh/gen-before gen >/dev/null || { \
-		echo "gen/ is stale: run 'make gen' and commit the result"; \
-		diff -r .finmesh/gen-before gen | head -20; exit 1; }
+	@rm -rf .finmesh/gen-before && mkdir -p .finmesh/gen-before
+	@cp -r gen deploy .finmesh/gen-before/
+	@$(MAKE) --no-print-directory gen
+	@for d in gen deploy; do diff -r .finmesh/gen-before/$$d $$d >/dev/null || { \
+		echo "$$d/ is stale: run 'make gen' and commit the result"; \
+		diff -r .finmesh/gen-before/$$d $$d | head -20; exit 1; }; done
 	@rm -rf .finmesh/gen-before
 
 lint: $(STAMP) check-gen

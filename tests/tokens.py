@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from jwt.algorithms import RSAAlgorithm
+
 from finmesh import auth
 from finmesh.config import AuthConfig
 
@@ -41,8 +44,8 @@ def hs256_with_public_key(cfg: AuthConfig, user: str) -> str:
     """The classic key-confusion attack: HMAC keyed with the server's public key."""
     jwks = json.loads(Path(cfg.jwks_path).read_text())
     jwk = jwks["keys"][0]
-    public_pem = auth.jwt.algorithms.RSAAlgorithm.from_jwk(jwk).public_bytes(  # type: ignore[union-attr]
-        auth.serialization.Encoding.PEM, auth.serialization.PublicFormat.SubjectPublicKeyInfo
+    public_pem = RSAAlgorithm.from_jwk(jwk).public_bytes(  # type: ignore[union-attr]
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": jwk["kid"]}).encode())
     body = _b64(json.dumps(claims(cfg, user)).encode())

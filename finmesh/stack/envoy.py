@@ -77,6 +77,20 @@ class EnvoySettings:
     extra_services: tuple[str, ...] = field(default_factory=tuple)
 
 
+_STRIP_GRPC_HEADERS_LUA = """
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  local ct = headers:get("content-type")
+  if ct ~= nil and string.sub(ct, 1, 16) == "application/json" then
+    headers:remove("grpc-status")
+    headers:remove("grpc-message")
+    headers:remove("grpc-accept-encoding")
+    headers:remove("grpc-status-details-bin")
+  end
+end
+"""
+
+
 def _typed(type_name: str, **body: Any) -> dict[str, Any]:
     return {"@type": f"type.googleapis.com/{type_name}", **body}
 
@@ -228,6 +242,15 @@ def render(s: EnvoySettings) -> dict[str, Any]:
                 ),
             },
             {
+                # Runs on the response after the transcoder (encode order is reversed): JSON
+                # clients get no gRPC transport headers; native gRPC keeps them.
+                "name": "envoy.filters.http.lua",
+                "typed_config": _typed(
+                    "envoy.extensions.filters.http.lua.v3.Lua",
+                    default_source_code={"inline_string": _STRIP_GRPC_HEADERS_LUA},
+                ),
+            },
+            {
                 "name": "envoy.filters.http.grpc_web",
                 "typed_config": _typed("envoy.extensions.filters.http.grpc_web.v3.GrpcWeb"),
             },
@@ -362,7 +385,8 @@ def compose_settings() -> EnvoySettings:
         listen_port=8080,
         admin_port=9901,
         listen_address="0.0.0.0",
-        admin_address="127.0.0.1",
+        # Inside the container; compose publishes it on the host's loopback only.
+        admin_address="0.0.0.0",
         upstreams={
             "expense_svc": ("expense-svc", 50051),
             "ml_svc": ("ml-svc", 50052),

@@ -15,6 +15,10 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+#: Popen handles of the processes this process started, so that ``stop`` reaps them (and they
+#: are not garbage-collected while running, which Python reports as a ResourceWarning).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def pid_file(run_dir: Path, name: str) -> Path:
     return run_dir / f"{name}.pid"
@@ -68,6 +72,7 @@ def spawn(
             start_new_session=True,
         )
     pid_file(run_dir, name).write_text(f"{proc.pid}\n")
+    _CHILDREN[proc.pid] = proc
     return proc
 
 
@@ -107,5 +112,10 @@ def kill_group(pid: int, sig: int) -> None:
 
 def _reap(pid: int) -> None:
     """Collect ``pid`` if it is our child (tests start processes in-process)."""
+    proc = _CHILDREN.get(pid)
+    if proc is not None:
+        if proc.poll() is not None:
+            del _CHILDREN[pid]
+        return
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)

@@ -55,12 +55,19 @@ class Stack:
             port=cfg.ports.postgres,
             log_file=cfg.logs_dir / "postgres.log",
         )
-        self._kafka = kafka_stack.KafkaBroker(
-            data_dir=cfg.home / "kafka",
-            port=cfg.ports.kafka,
-            controller_port=cfg.ports.kafka_controller,
-            cache_dir=REPO_ROOT / ".finmesh" / "cache",
-            log_file=cfg.logs_dir / "kafka.log",
+        self._kafka_data = cfg.home / "kafka"
+        self._kafka_pid = cfg.run_dir / "kafka.pid"
+
+    def _kafka_broker(self) -> kafka_stack.KafkaBroker:
+        """The local broker; resolves its jars with Maven on first use (cached)."""
+        libs = kafka_stack.ensure_kafka_jars(REPO_ROOT / ".finmesh" / "cache")
+        return kafka_stack.KafkaBroker(
+            libs,
+            self._kafka_data,
+            port=self.cfg.ports.kafka,
+            controller_port=self.cfg.ports.kafka_controller,
+            log_file=self.cfg.logs_dir / "kafka.log",
+            pid_file=self._kafka_pid,
         )
 
     # ------------------------------------------------------------------ helpers
@@ -180,12 +187,16 @@ class Stack:
             self._postgres.wait_ready(timeout_seconds=60)
 
         if not cfg.kafka_bootstrap_servers:
-            if self._kafka.is_running():
+            broker = self._kafka_broker()
+            if broker.is_running():
                 self._log(f"Kafka already running on :{cfg.ports.kafka}")
             else:
-                self._log(f"starting Apache Kafka (KRaft) on :{cfg.ports.kafka}")
-                self._kafka.start()
-            self._kafka.wait_ready(timeout_seconds=90)
+                self._log(
+                    f"starting Apache Kafka {kafka_stack.KAFKA_VERSION} (KRaft) "
+                    f"on :{cfg.ports.kafka}"
+                )
+                broker.start()
+            broker.wait_ready(timeout=90)
         kafka_stack.create_topics(self.kafka_bootstrap, all_topics(), TOPIC_PARTITIONS)
 
         env = self.service_env()
@@ -217,7 +228,7 @@ class Stack:
         for name in ("envoy", *reversed(SERVICES)):
             if procs.stop(self.cfg.run_dir, name):
                 stopped.append(name)
-        if not self.cfg.kafka_bootstrap_servers and self._kafka.stop():
+        if not self.cfg.kafka_bootstrap_servers and kafka_stack.stop_pid_file(self._kafka_pid):
             stopped.append("kafka")
         if not self.cfg.database_url and self._postgres.is_running():
             self._postgres.stop()
@@ -240,10 +251,9 @@ class Stack:
         else:
             out.append(ComponentStatus("postgres", None, True, "external (DATABASE_URL)"))
         if not cfg.kafka_bootstrap_servers:
-            running = self._kafka.is_running()
-            out.append(
-                ComponentStatus("kafka", self._kafka.pid(), running, f"127.0.0.1:{cfg.ports.kafka}")
-            )
+            running = kafka_stack.pid_file_running(self._kafka_pid)
+            pid = procs.read_pid(cfg.run_dir, "kafka") if running else None
+            out.append(ComponentStatus("kafka", pid, running, f"127.0.0.1:{cfg.ports.kafka}"))
         else:
             out.append(
                 ComponentStatus("kafka", None, True, f"external ({cfg.kafka_bootstrap_servers})")

@@ -1,0 +1,1 @@
+"""The FastAPI gateway: the JSON surface of Envoy, generated from the same annotations."""
