@@ -29,6 +29,7 @@ def test_valid_token_yields_its_subject(keys: tuple[Path, AuthConfig]) -> None:
     "name",
     [
         "expired",
+        "not_yet_valid",
         "other_key",
         "alg_none",
         "hs256_public_key",

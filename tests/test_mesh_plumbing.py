@@ -22,7 +22,17 @@ from finmesh.taxonomy import CATEGORY_IDS
 from tests import tokens
 from tests.plugins.mesh import Mesh
 
-BAD_TOKEN_KINDS = ["missing", "expired", "other_key", "alg_none", "hs256_public_key", "garbage"]
+BAD_TOKEN_KINDS = [
+    "missing",
+    "expired",
+    "not_yet_valid",
+    "other_key",
+    "alg_none",
+    "hs256_public_key",
+    "wrong_issuer",
+    "wrong_audience",
+    "garbage",
+]
 
 
 def _bad_authorization(mesh: Mesh, tmp_path: Path, kind: str) -> str | None:

@@ -75,5 +75,6 @@ def bad_tokens(keys_dir: Path, tmp_dir: Path, cfg: AuthConfig, user: str = "u1")
         "wrong_audience": auth.sign_token(
             keys_dir, AuthConfig(issuer=cfg.issuer, audience="evil", jwks_path=cfg.jwks_path), user
         ),
+        "not_yet_valid": auth.sign_token(keys_dir, cfg, user, now=time.time() + 3600),
         "garbage": "not-a-jwt",
     }
