@@ -1,0 +1,42 @@
+"""The transactional outbox: Kafka events written in the same transaction as the change.
+
+:func:`enqueue` inserts one row into ``outbox`` and ``NOTIFY``\\ s the ``outbox`` channel; both
+take effect only when the caller's transaction commits (a rolled-back change announces
+nothing). The relay (:mod:`expense_svc.relay`) publishes the rows in ``id`` order with the
+contract's headers (``event-id``, ``event-type``, ``content-type``) and marks them published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from google.protobuf.message import Message
+from psycopg import AsyncConnection
+
+#: The channel the relay LISTENs on.
+CHANNEL = "outbox"
+
+
+async def enqueue(conn: AsyncConnection[Any], topic: str, key: str, message: Message) -> str:
+    """Add ``message`` for ``topic`` (record key ``key``) to the outbox; return its event id.
+
+    Call inside an open transaction. If the message has an ``event_id`` field it is the event
+    id: left as is when set (deterministic ids, e.g. budget thresholds), filled with a fresh
+    UUID when empty. The event type is the message's full name
+    (``finance.events.v1.ExpenseRecorded``), the payload its binary serialization.
+    """
+    descriptor = message.DESCRIPTOR
+    if "event_id" in descriptor.fields_by_name:
+        event_id = str(getattr(message, "event_id", "")) or str(uuid.uuid4())
+        setattr(message, "event_id", event_id)  # noqa: B010  (generated attribute)
+    else:
+        event_id = str(uuid.uuid4())
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, event_type, payload)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        (event_id, topic, key, descriptor.full_name, message.SerializeToString()),
+    )
+    # Identical notifications in one transaction are folded into one; delivered on commit.
+    await conn.execute("NOTIFY outbox")
+    return event_id
