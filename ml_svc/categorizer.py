@@ -1,0 +1,199 @@
+"""The categorisation cascade, first match wins:
+
+1. the user's memory: exact merchant key -> the category they chose (one correction is enough);
+2. the nearest of the user's corrected expenses by similarity (same merchant in another
+   descriptor form: truncated, another store number, another wrapper);
+3. rules, then the global merchant dictionary;
+4. the global model, confidence-gated: below ``threshold`` the result is only a suggestion.
+
+Pure logic: the memory comes in as a :class:`UserMemory` (loaded by the caller from the
+database); nothing here touches gRPC, Kafka or SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from ml_svc.dictionary import DictionaryHit, MerchantDictionary, match_rule
+from ml_svc.model import LABELS, TextModel, model_input
+from ml_svc.normalize import Normalized, merchant_key, normalize
+
+DEBIT = "debit"
+CREDIT = "credit"
+
+
+class Source(Enum):
+    MEMORY = "memory"
+    SIMILAR_EXPENSE = "similar_expense"
+    RULE = "rule"
+    DICTIONARY = "dictionary"
+    MODEL = "model"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    description: str
+    direction: str = DEBIT
+    amount: Decimal | None = None
+    merchant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    category: str
+    confidence: float
+    merchant: str
+    source: Source
+    explanation: str
+    auto_apply: bool
+    model_version: str = ""
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    key: str
+    text: str
+    category: str
+    merchant: str = ""
+
+
+@dataclass
+class UserMemory:
+    """One user's corrections: ``exact`` merchant key -> category, and the corrections."""
+
+    exact: dict[str, str] = field(default_factory=dict)
+    merchants: dict[str, str] = field(default_factory=dict)
+    corrections: list[Correction] = field(default_factory=list)
+
+
+EMPTY_MEMORY = UserMemory()
+SIMILARITY_THRESHOLD = 88.0
+
+
+def resolve_key(norm: Normalized, dictionary: MerchantDictionary, merchant: str = "") -> str:
+    """The memory key of an expense: the dictionary's canonical merchant when it knows the
+    alias (so "SBUX 1234" and "STARBUCKS STORE 9" share a key), else the normalised key."""
+    key = merchant_key(merchant) if merchant else norm.key
+    hit = dictionary.lookup(key) or (dictionary.lookup(norm.key) if merchant else None)
+    return hit.key if hit else key
+
+
+def _similar(key: str, text: str, memory: UserMemory) -> tuple[Correction, float] | None:
+    best: tuple[Correction, float] | None = None
+    for c in memory.corrections:
+        if key and c.key:
+            short, long_ = sorted((key, c.key), key=len)
+            if len(short) >= 5 and long_.startswith(short):
+                score = 95.0
+            else:
+                score = fuzz.ratio(key, c.key)
+        else:
+            score = fuzz.token_set_ratio(text, c.text)
+        if score >= SIMILARITY_THRESHOLD and (best is None or score > best[1]):
+            best = (c, score)
+    return best
+
+
+class Categorizer:
+    def __init__(
+        self,
+        model: TextModel,
+        dictionary: MerchantDictionary,
+        *,
+        version: str,
+        threshold: float = 0.6,
+    ) -> None:
+        self.model = model
+        self.dictionary = dictionary
+        self.version = version
+        self.threshold = threshold
+
+    def classify(
+        self, items: Sequence[Item], memories: Sequence[UserMemory] | None = None
+    ) -> list[Result]:
+        """Classify ``items``; ``memories[i]`` is the memory of item i's owner."""
+        results: list[Result | None] = [None] * len(items)
+        pending: list[tuple[int, str, str]] = []
+        norms = [normalize(it.description) for it in items]
+        for i, (item, norm) in enumerate(zip(items, norms, strict=True)):
+            memory = memories[i] if memories is not None else EMPTY_MEMORY
+            direction = CREDIT if item.direction == CREDIT else DEBIT
+            hit = self.dictionary.lookup(merchant_key(item.merchant) if item.merchant else norm.key)
+            if hit is None and item.merchant:
+                hit = self.dictionary.lookup(norm.key)
+            merchant = hit.merchant if hit else (item.merchant or norm.merchant)
+            key = hit.key if hit else (merchant_key(item.merchant) if item.merchant else norm.key)
+            early = self._early(item, norm, key, merchant, direction, memory, hit)
+            if early is not None:
+                results[i] = early
+                continue
+            pending.append((i, model_input(item.description, direction, item.merchant), merchant))
+        if pending:
+            texts = [t for _i, t, _m in pending]
+            x = self.model.features(texts)
+            z = np.asarray(self.model.clf.decision_function(x)) / self.model.temperature
+            z -= z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            p /= p.sum(axis=1, keepdims=True)
+            order = np.argsort(-p, axis=1)[:, :4]
+            for row, (i, text, merchant) in enumerate(pending):
+                best = int(order[row, 0])
+                conf = float(p[row, best])
+                alts = tuple((LABELS[int(j)], float(p[row, int(j)])) for j in order[row, 1:4])
+                feats = self.model.top_features(text, best) if len(pending) <= 64 else []
+                why = f"top features: {', '.join(repr(f) for f in feats)}" if feats else "model"
+                results[i] = Result(
+                    category=LABELS[best],
+                    confidence=conf,
+                    merchant=merchant,
+                    source=Source.MODEL,
+                    explanation=why,
+                    auto_apply=conf >= self.threshold,
+                    model_version=self.version,
+                    alternatives=alts,
+                )
+        return [r for r in results if r is not None]
+
+    def _early(
+        self,
+        item: Item,
+        norm: Normalized,
+        key: str,
+        merchant: str,
+        direction: str,
+        memory: UserMemory,
+        hit: DictionaryHit | None,
+    ) -> Result | None:
+        if memory.exact or memory.corrections:
+            keys = [k for k in dict.fromkeys((key, norm.key)) if k]
+            for k in keys:
+                if k in memory.exact:
+                    name = memory.merchants.get(k) or merchant
+                    return Result(memory.exact[k], 1.0, name, Source.MEMORY,
+                                  f"you filed {name or k} as {memory.exact[k]}", True)
+            similar = _similar(key, norm.text, memory)
+            if similar is not None:
+                c, score = similar
+                return Result(c.category, round(score / 100, 3), merchant or c.merchant,
+                              Source.SIMILAR_EXPENSE,
+                              f"like {c.merchant or c.key}, which you filed as {c.category}", True)
+        rule = match_rule(item.description.upper(), direction)
+        if rule is not None:
+            return Result(rule.category, 0.97, merchant, Source.RULE, rule.explanation, True)
+        if hit is not None and (direction == DEBIT or _is_refund(hit)):
+            return Result(hit.category, 0.95, hit.merchant, Source.DICTIONARY,
+                          f"{hit.merchant} is a known {hit.category} merchant", True)
+        return None
+
+
+def _is_refund(hit: DictionaryHit) -> bool:
+    """A credit from a known shop is a refund in the shop's category, except for categories
+    where credits mean something else (transfers, income)."""
+    return hit.category not in ("transfers", "income")

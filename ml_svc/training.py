@@ -1,0 +1,268 @@
+"""Training, evaluation and versioned artifacts.
+
+An artifact is a directory ``<artifacts_dir>/<version>/`` holding ``model.joblib`` (the
+vectorisers, classifier and temperature), ``dictionary.json``, ``metrics.json`` (held-out
+validation metrics) and ``meta.json`` (version, train time, library versions, a fingerprint of
+the code and data it was built from, the SHA-256 of ``model.joblib``). Artifacts are loaded only
+from the configured directory, only when the fingerprint matches the running code and the
+checksum matches the file: never from anywhere else, never from the network.
+
+Training: split the corpus by merchant (no merchant on both sides), fit on the training side,
+fit the temperature and measure the whole cascade (rules + a dictionary built from the
+training merchants only + model) on the held-out merchants; then refit on everything for the
+served model. User corrections join the training set with a higher sample weight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+from ml_svc.categorizer import Categorizer, Item
+from ml_svc.dataset import Corpus, group_split, load_corpus
+from ml_svc.dictionary import MerchantDictionary
+from ml_svc.generator import Example
+from ml_svc.model import LABELS, TextModel, fit, fit_temperature, model_input
+
+log = logging.getLogger(__name__)
+
+BACKEND = "tfidf-logreg"
+CONFIDENCE_THRESHOLD = 0.6
+CORRECTION_WEIGHT = 5.0
+_CODE_FILES = ("normalize.py", "generator.py", "dataset.py", "model.py", "dictionary.py",
+               "training.py")
+
+
+def fingerprint(extra: str = "") -> str:
+    """SHA-256 over the training code and data: an artifact is valid only for the same."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _CODE_FILES:
+        h.update((here / name).read_bytes())
+    for path in sorted((here / "data").rglob("*")):
+        if path.is_file():
+            h.update(path.relative_to(here).as_posix().encode())
+            h.update(path.read_bytes())
+    h.update(extra.encode())
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("scikit-learn", "numpy", "scipy", "joblib", "rapidfuzz"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            out[dist] = "unknown"
+    return out
+
+
+@dataclass(frozen=True)
+class Metrics:
+    example_count: int
+    accuracy: float
+    macro_f1: float
+    per_category: list[dict[str, Any]]
+    unseen_local_accuracy: float
+    confusion: list[list[int]]
+    labels: list[str]
+
+
+def evaluate(categorizer: Categorizer, examples: Sequence[Example]) -> Metrics:
+    """The whole cascade on ``examples`` (no personal memory)."""
+    items = [Item(e.text, e.direction) for e in examples]
+    preds = [r.category for r in categorizer.classify(items)]
+    gold = [e.label for e in examples]
+    labels = list(LABELS)
+    p, r, f, s = precision_recall_fscore_support(gold, preds, labels=labels, zero_division=0)
+    present = [i for i, n in enumerate(s) if n > 0]
+    local = [i for i, e in enumerate(examples) if e.kind == "local"]
+    return Metrics(
+        example_count=len(examples),
+        accuracy=float(accuracy_score(gold, preds)),
+        macro_f1=float(np.mean([f[i] for i in present])) if present else 0.0,
+        per_category=[
+            {"category": labels[i], "precision": float(p[i]), "recall": float(r[i]),
+             "f1": float(f[i]), "support": int(s[i])}
+            for i in range(len(labels))
+        ],
+        unseen_local_accuracy=(
+            float(np.mean([preds[i] == gold[i] for i in local])) if local else float("nan")
+        ),
+        confusion=confusion_matrix(gold, preds, labels=labels).tolist(),
+        labels=labels,
+    )
+
+
+@dataclass
+class Artifact:
+    version: str
+    path: Path
+    categorizer: Categorizer
+    metrics: Metrics
+    meta: dict[str, Any]
+
+
+def _fit_examples(
+    examples: Sequence[Example], progress: Callable[[str], None]
+) -> TextModel:
+    texts = [model_input(e.text, e.direction) for e in examples]
+    return fit(texts, [e.label for e in examples], [e.weight for e in examples], progress=progress)
+
+
+def train(
+    artifacts_dir: Path,
+    *,
+    corrections: Iterable[Example] = (),
+    progress: Callable[[str], None] | None = None,
+    corpus: Corpus | None = None,
+) -> Artifact:
+    """Train, evaluate on held-out merchants, refit on everything, save; returns the artifact."""
+    step = progress or (lambda s: log.info("training: %s", s))
+    started = time.monotonic()
+    corrections = list(corrections)
+    step("loading data")
+    corpus = corpus or load_corpus(extra=corrections)
+    train_ex, test_ex = group_split(corpus.examples)
+    train_groups = {e.group for e in train_ex}
+    step(f"fitting the validation model on {len(train_ex)} examples")
+    val_model = _fit_examples(train_ex, step)
+    step("calibrating")
+    temperature = fit_temperature(
+        val_model, [model_input(e.text, e.direction) for e in test_ex], [e.label for e in test_ex]
+    )
+    val_model.temperature = temperature
+    val_dict = MerchantDictionary(d for d in corpus.dictionary if d.group in train_groups)
+    step(f"evaluating on {len(test_ex)} held-out examples")
+    metrics = evaluate(
+        Categorizer(val_model, val_dict, version="validation", threshold=CONFIDENCE_THRESHOLD),
+        test_ex,
+    )
+    step(f"fitting the final model on {len(corpus.examples)} examples")
+    final = _fit_examples(corpus.examples, step)
+    final.temperature = temperature
+    dictionary = MerchantDictionary(corpus.dictionary)
+    fp = fingerprint()
+    now = datetime.now(UTC).replace(microsecond=0)
+    version = f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')}-{fp[:7]}"
+    if corrections:
+        version += f"-c{len(corrections)}"
+    step("saving")
+    path = save(
+        artifacts_dir, version, final, dictionary, metrics,
+        {"train_time": now.isoformat(), "training_example_count": len(corpus.examples),
+         "correction_count": len(corrections), "backend": BACKEND,
+         "confidence_threshold": CONFIDENCE_THRESHOLD,
+         "train_seconds": round(time.monotonic() - started, 1)},
+    )
+    meta = json.loads((path / "meta.json").read_text())
+    step(f"done: {version} (held-out accuracy {metrics.accuracy:.3f})")
+    return Artifact(
+        version, path,
+        Categorizer(final, dictionary, version=version, threshold=CONFIDENCE_THRESHOLD),
+        metrics, meta,
+    )
+
+
+def save(
+    artifacts_dir: Path,
+    version: str,
+    model: TextModel,
+    dictionary: MerchantDictionary,
+    metrics: Metrics,
+    info: dict[str, Any],
+) -> Path:
+    final = artifacts_dir / version.replace(":", "")
+    tmp = artifacts_dir / f".tmp-{os.getpid()}-{final.name}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, tmp / "model.joblib", compress=3)
+    (tmp / "dictionary.json").write_text(json.dumps(dictionary.entries(), sort_keys=True))
+    (tmp / "metrics.json").write_text(json.dumps(asdict(metrics), indent=1))
+    digest = hashlib.sha256((tmp / "model.joblib").read_bytes()).hexdigest()
+    meta = {
+        "version": version,
+        "fingerprint": fingerprint(),
+        "model_sha256": digest,
+        "library_versions": library_versions(),
+        **info,
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+    if final.exists():  # same second, same code: keep the existing one
+        for f in tmp.iterdir():
+            f.unlink()
+        tmp.rmdir()
+        return final
+    tmp.rename(final)  # atomic: a reader never sees a half-written artifact
+    return final
+
+
+def load_latest(artifacts_dir: Path) -> Artifact | None:
+    """The newest valid artifact in ``artifacts_dir`` for the running code, or None."""
+    if not artifacts_dir.is_dir():
+        return None
+    root = artifacts_dir.resolve()
+    fp = fingerprint()
+    candidates = []
+    for meta_path in root.glob("*/meta.json"):
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if meta.get("fingerprint") == fp:
+            candidates.append((meta.get("train_time", ""), meta_path.parent, meta))
+    for _t, path, meta in sorted(candidates, key=lambda c: (c[0], c[1].name), reverse=True):
+        model_path = (path / "model.joblib").resolve()
+        if model_path.parent.parent != root:
+            continue  # never follow links out of the artifacts directory
+        data = model_path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta.get("model_sha256"):
+            log.warning("artifact %s: checksum mismatch, ignored", path.name)
+            continue
+        model = joblib.load(model_path)
+        if not isinstance(model, TextModel):
+            continue
+        mapping = json.loads((path / "dictionary.json").read_text())
+        dictionary = MerchantDictionary.from_map({k: (v[0], v[1]) for k, v in mapping.items()})
+        m = json.loads((path / "metrics.json").read_text())
+        metrics = Metrics(**m)
+        version = str(meta["version"])
+        threshold = float(meta.get("confidence_threshold", CONFIDENCE_THRESHOLD))
+        return Artifact(
+            version, path, Categorizer(model, dictionary, version=version, threshold=threshold),
+            metrics, meta,
+        )
+    return None
+
+
+def load_or_train(
+    artifacts_dir: Path,
+    *,
+    corrections: Iterable[Example] = (),
+    progress: Callable[[str], None] | None = None,
+) -> Artifact:
+    found = load_latest(artifacts_dir)
+    if found is not None:
+        log.info("loaded model %s from %s", found.version, found.path)
+        return found
+    log.info("no model artifact in %s: training one", artifacts_dir)
+    return train(artifacts_dir, corrections=corrections, progress=progress)
+
+
+def artifacts_dir_from_env(data_dir: Path) -> Path:
+    """``FINMESH_ML_ARTIFACTS_DIR`` or ``<data_dir>/artifacts``."""
+    env = os.environ.get("FINMESH_ML_ARTIFACTS_DIR")
+    return Path(env) if env else data_dir / "artifacts"
