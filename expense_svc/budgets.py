@@ -23,21 +23,27 @@ moves an expense between categories), :func:`lock_months`, :func:`month_of`.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from expense_svc import outbox
+from expense_svc.categories import check_category
+from expense_svc.convert import version_of_etag
 from expense_svc.money import to_money
+from expense_svc.tx import Pool, in_transaction
 from finance.events.v1 import events_pb2
-from finmesh.errors import Aborted
+from finmesh.errors import Aborted, InvalidArgument, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -297,3 +303,248 @@ async def sum_spent(conn: Conn, user_id: str, month: str, category: str, currenc
     total: Decimal = row[0]
     await _race_point("aggregate.sum")
     return total
+
+
+# -- the BudgetService operations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetView:
+    """A budget with its live figures."""
+
+    month: str
+    category: str
+    limit: Decimal
+    currency: str
+    spent: Decimal
+    carried_over: Decimal
+    rollover: bool
+    version: int
+    create_time: dt.datetime
+    update_time: dt.datetime
+
+    @property
+    def available(self) -> Decimal:
+        """``limit + carried_over``: what may be spent this month."""
+        return self.limit + self.carried_over
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(Decimal(0), self.available - self.spent)
+
+    @property
+    def overspent(self) -> Decimal:
+        return max(Decimal(0), self.spent - self.available)
+
+    @property
+    def percent_used(self) -> float:
+        return float(self.spent * 100 / self.available) if self.available > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class BudgetPage:
+    budgets: list[BudgetView]
+    next_page_token: str
+
+
+_BUDGET_COLUMNS = (
+    "month, category, limit_amount, currency, spent, rollover, version, create_time, update_time"
+)
+
+
+async def _view(conn: Conn, user_id: str, row: Sequence[Any]) -> BudgetView:
+    month, category, limit_amount, currency, spent, rollover, version, created, updated = row
+    currency = str(currency).strip()
+    carried = (
+        await carried_over(conn, user_id, month, category, currency) if rollover else Decimal(0)
+    )
+    return BudgetView(
+        month=str(month),
+        category=category,
+        limit=limit_amount,
+        currency=currency,
+        spent=spent,
+        carried_over=carried,
+        rollover=rollover,
+        version=version,
+        create_time=created,
+        update_time=updated,
+    )
+
+
+def _check_budget_etag(etag: str, version: int) -> None:
+    if etag and version_of_etag(etag) != version:
+        raise Aborted(
+            "the budget changed since it was read (stale etag); re-read and retry",
+            reason="STALE_ETAG",
+        )
+
+
+async def update_budget(
+    pool: Pool,
+    user_id: str,
+    month: str,
+    category: str,
+    *,
+    limit: tuple[Decimal, str] | None,
+    rollover: bool | None,
+    etag: str = "",
+    allow_missing: bool = True,
+) -> BudgetView:
+    """Set a budget's ``limit`` and/or ``rollover`` (None: leave as is), creating it when
+    missing and ``allow_missing``. Runs under the exclusive month lock: a new budget's
+    ``spent`` is summed from the expenses (and so is a budget whose currency changes) while no
+    spend change of that month is in flight. A set ``etag`` must match (else ABORTED); an
+    ``etag`` for a budget that does not exist is NOT_FOUND."""
+
+    async def work(conn: Conn) -> BudgetView:
+        await lock_month(conn, user_id, month, exclusive=True)
+        await check_category(conn, user_id, category, "budget.category")
+        cur = await conn.execute(
+            f"SELECT {_BUDGET_COLUMNS} FROM budgets"
+            " WHERE user_id = %s AND month = %s AND category = %s FOR UPDATE",
+            (user_id, month, category),
+        )
+        old = await cur.fetchone()
+        if old is None:
+            if etag or not allow_missing:
+                raise NotFound(f"budget {month}/{category} not found")
+            if limit is None:
+                raise InvalidArgument.field("budget.limit", "is required to create a budget")
+            amount, currency = limit
+            spent = await sum_spent(conn, user_id, month, category, currency)
+            cur = await conn.execute(
+                "INSERT INTO budgets (user_id, month, category, limit_amount, currency, spent,"
+                " rollover) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                f" ON CONFLICT DO NOTHING RETURNING {_BUDGET_COLUMNS}",
+                (user_id, month, category, amount, currency, spent, bool(rollover)),
+            )
+            new = await cur.fetchone()
+            if new is None:
+                raise Aborted(
+                    f"budget {month}/{category} was created concurrently; retry",
+                    reason="CONCURRENT_CHANGE",
+                )
+        else:
+            version = old[6]
+            _check_budget_etag(etag, version)
+            amount, currency = limit if limit is not None else (old[2], str(old[3]).strip())
+            new_rollover = old[5] if rollover is None else rollover
+            spent = old[4]
+            if currency != str(old[3]).strip():
+                spent = await sum_spent(conn, user_id, month, category, currency)
+            if (amount, currency, new_rollover, spent) == (
+                old[2],
+                str(old[3]).strip(),
+                old[5],
+                old[4],
+            ):
+                return await _view(conn, user_id, old)
+            cur = await conn.execute(
+                "UPDATE budgets SET limit_amount = %s, currency = %s, rollover = %s, spent = %s,"
+                " version = version + 1, update_time = now()"
+                " WHERE user_id = %s AND month = %s AND category = %s AND version = %s"
+                f" RETURNING {_BUDGET_COLUMNS}",
+                (amount, currency, new_rollover, spent, user_id, month, category, version),
+            )
+            new = await cur.fetchone()
+            if new is None:
+                raise Aborted("the budget changed concurrently; retry", reason="STALE_ETAG")
+        view = await _view(conn, user_id, new)
+        if view.available > 0:
+            await record_thresholds(
+                conn,
+                user_id=user_id,
+                month=month,
+                category=category,
+                thresholds=[t for t in THRESHOLDS if view.spent * 100 >= t * view.available],
+                limit=view.available,
+                spent=view.spent,
+                currency=view.currency,
+            )
+        return view
+
+    return await in_transaction(pool, work)
+
+
+async def get_budget(pool: Pool, user_id: str, month: str, category: str) -> BudgetView:
+    async def work(conn: Conn) -> BudgetView:
+        cur = await conn.execute(
+            f"SELECT {_BUDGET_COLUMNS} FROM budgets"
+            " WHERE user_id = %s AND month = %s AND category = %s",
+            (user_id, month, category),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"budget {month}/{category} not found")
+        return await _view(conn, user_id, row)
+
+    return await in_transaction(pool, work)
+
+
+def _encode_budget_token(month_filter: str, last: BudgetView) -> str:
+    payload = {"f": month_filter, "m": last.month, "c": last.category}
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def _decode_budget_token(month_filter: str, token: str) -> tuple[str, str]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        month, category, f = str(payload["m"]), str(payload["c"]), payload["f"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidArgument.field("page_token", "is not a page token from this list") from None
+    if f != month_filter:
+        raise InvalidArgument.field("page_token", "was issued for a different month filter")
+    return month, category
+
+
+async def list_budgets(
+    pool: Pool, user_id: str, *, month: str, page_size: int, page_token: str
+) -> BudgetPage:
+    """The user's budgets, newest month first, then by category id."""
+    where = ["user_id = %s"]
+    params: list[Any] = [user_id]
+    if month:
+        where.append("month = %s")
+        params.append(month)
+    if page_token:
+        last_month, last_category = _decode_budget_token(month, page_token)
+        where.append("(month < %s OR (month = %s AND category > %s))")
+        params += [last_month, last_month, last_category]
+    params.append(page_size + 1)
+    sql = (
+        f"SELECT {_BUDGET_COLUMNS} FROM budgets WHERE {' AND '.join(where)}"
+        " ORDER BY month DESC, category LIMIT %s"
+    )
+
+    async def work(conn: Conn) -> BudgetPage:
+        cur = await conn.execute(sql.encode(), params)
+        rows = await cur.fetchall()
+        more = len(rows) > page_size
+        views = [await _view(conn, user_id, r) for r in rows[:page_size]]
+        token = _encode_budget_token(month, views[-1]) if more and views else ""
+        return BudgetPage(views, token)
+
+    return await in_transaction(pool, work)
+
+
+async def delete_budget(
+    pool: Pool, user_id: str, month: str, category: str, *, etag: str = ""
+) -> None:
+    async def work(conn: Conn) -> None:
+        await lock_month(conn, user_id, month, exclusive=True)
+        cur = await conn.execute(
+            "SELECT version FROM budgets WHERE user_id = %s AND month = %s AND category = %s"
+            " FOR UPDATE",
+            (user_id, month, category),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"budget {month}/{category} not found")
+        _check_budget_etag(etag, row[0])
+        await conn.execute(
+            "DELETE FROM budgets WHERE user_id = %s AND month = %s AND category = %s",
+            (user_id, month, category),
+        )
+
+    await in_transaction(pool, work)

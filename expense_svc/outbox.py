@@ -40,3 +40,32 @@ async def enqueue(conn: AsyncConnection[Any], topic: str, key: str, message: Mes
     # Identical notifications in one transaction are folded into one; delivered on commit.
     await conn.execute("NOTIFY outbox")
     return event_id
+
+
+async def enqueue_many(
+    conn: AsyncConnection[Any], topic: str, items: list[tuple[str, Message]]
+) -> list[str]:
+    """:func:`enqueue` for many ``(key, message)`` pairs in one statement (imports); the rows
+    keep the order of ``items``."""
+    if not items:
+        return []
+    event_ids: list[str] = []
+    keys: list[str] = []
+    types: list[str] = []
+    payloads: list[bytes] = []
+    for key, message in items:
+        event_id = str(getattr(message, "event_id", "")) or str(uuid.uuid4())
+        if "event_id" in message.DESCRIPTOR.fields_by_name:
+            setattr(message, "event_id", event_id)  # noqa: B010  (generated attribute)
+        event_ids.append(event_id)
+        keys.append(key)
+        types.append(message.DESCRIPTOR.full_name)
+        payloads.append(message.SerializeToString())
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, event_type, payload)"
+        " SELECT e::uuid, %s, k, t, p FROM unnest(%s::text[], %s::text[], %s::text[],"
+        " %s::bytea[]) WITH ORDINALITY AS u(e, k, t, p, n) ORDER BY n",
+        (topic, event_ids, keys, types, payloads),
+    )
+    await conn.execute("NOTIFY outbox")
+    return event_ids

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from expense_svc.ml_client import MlClient
 from expense_svc.service import BudgetService, ExpenseService
 from finance.expense.v1 import (
     budget_service_pb2,
@@ -26,8 +27,9 @@ async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
     await db.migrate(cfg.database.url, SCHEMA, MIGRATIONS)
     pool = await db.open_pool(cfg.database, schema=SCHEMA)
     try:
-        expenses = ExpenseService(pool)  # type: ignore[abstract]  # RPCs land with their issues
-        budgets = BudgetService(pool)  # type: ignore[abstract]  # RPCs land with their issues
+        ml = MlClient(cfg.ml_target)
+        expenses = ExpenseService(pool, ml)
+        budgets = BudgetService(pool)
         yield [
             ServiceDef(
                 expense_service_pb2.DESCRIPTOR.services_by_name["ExpenseService"].full_name,
@@ -43,4 +45,5 @@ async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
             ),
         ]
     finally:
+        await ml.close()
         await pool.close()
