@@ -23,7 +23,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from google.type import date_pb2, money_pb2
 from prometheus_client import REGISTRY
 
-from expense_svc import outbox
+from expense_svc import expenses, outbox
+from expense_svc.convert import ExpenseDraft
 from expense_svc.relay import OutboxRelay, OutboxRow, RelaySettings, publishable
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
@@ -245,8 +246,18 @@ async def test_outbox_rows_created_while_kafka_is_down_all_reach_expenses_raw_wh
         failures_before = metric("finmesh_outbox_publish_failures_total")
         await asyncio.to_thread(kafka_broker.stop)
         try:
-            created = [await record_expense(pool, user) for _ in range(100)]
-            assert len(created) == 100  # every create committed while Kafka was down
+            # The real create path: expense + budget effect + outbox row in one transaction.
+            draft = ExpenseDraft(
+                amount=Decimal("12.34"),
+                currency="GBP",
+                direction="DEBIT",
+                description="TESCO STORES 3297",
+                merchant="",
+                category=None,
+                date=date(2026, 5, 14),
+            )
+            created = [await expenses.create_expense(pool, user, draft) for _ in range(100)]
+            assert len({e.id for e in created}) == 100  # every create succeeded
             # The relay tried, Kafka did not acknowledge, nothing was marked published.
             await wait_until(
                 lambda: metric("finmesh_outbox_publish_failures_total") > failures_before,
@@ -267,7 +278,10 @@ async def test_outbox_rows_created_while_kafka_is_down_all_reach_expenses_raw_wh
     finally:
         await running.close()
 
-    expected = {event_id for _, event_id in created}
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT event_id::text FROM outbox WHERE key = %s", (user,))
+        expected = {event_id for (event_id,) in await cur.fetchall()}
+    assert len(expected) == 100
     events = await read_topic(kafka_bootstrap_servers, RAW, {user}, distinct_ids(100))
     assert {e.event_id for e in events} == expected
     for e in events:
@@ -275,7 +289,7 @@ async def test_outbox_rows_created_while_kafka_is_down_all_reach_expenses_raw_wh
         assert recorded.event_id == e.event_id
         assert recorded.user_id == user
     assert {e.decode(events_pb2.ExpenseRecorded).expense.id for e in events} == {
-        expense_id for expense_id, _ in created
+        e.id for e in created
     }
 
 

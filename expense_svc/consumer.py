@@ -1,0 +1,153 @@
+"""expense_svc's Kafka consumer: ml_svc's enrichment (``expenses.parsed``) applied to expenses.
+
+Consumer group ``expense_svc.enrichment``; batches from :meth:`EventConsumer.run_batches`, one
+transaction per event (:mod:`expense_svc.enrichment` has the rules). Offsets are stored only
+after the batch's transactions committed. Other event types on the topic are skipped (the
+contract: consumers skip types they do not handle); an event that can never be applied
+(undecodable, malformed, an impossible category) goes to ``expenses.parsed.dlq`` at once; a
+transient failure (database down) is retried, then dead-lettered by the wrapper. An
+enrichment of a deleted expense is not an error: it is skipped and its offset stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import prometheus_client
+
+from expense_svc import enrichment
+from expense_svc.tx import in_transaction
+from finance.events.v1 import events_pb2
+from finmesh import db
+from finmesh.config import ServiceConfig
+from finmesh.kafka import Event, EventConsumer, PermanentError
+
+log = logging.getLogger(__name__)
+
+TOPIC = "expenses.parsed"
+GROUP_ID = "expense_svc.enrichment"
+_ENRICHED = events_pb2.ExpenseEnriched.DESCRIPTOR.full_name
+
+EVENTS = prometheus_client.Counter(
+    "finmesh_enrichment_events_total",
+    "ExpenseEnriched events handled by expense_svc, by outcome",
+    ["outcome"],
+)
+
+
+class EnrichmentConsumer:
+    """Applies ``ExpenseEnriched`` events from Kafka to the expenses in ``pool``."""
+
+    def __init__(
+        self,
+        pool: db.Pool,
+        consumer_factory: Callable[[], EventConsumer],
+        *,
+        max_attempts: int = 3,
+        retry_backoff_seconds: float = 0.2,
+        max_wait_seconds: float = 0.5,
+        restart_backoff_seconds: float = 2.0,
+    ) -> None:
+        self._pool = pool
+        self._factory = consumer_factory
+        self._max_attempts = max_attempts
+        self._retry_backoff = retry_backoff_seconds
+        self._max_wait = max_wait_seconds
+        self._restart_backoff = restart_backoff_seconds
+
+    async def handle(self, event: Event) -> enrichment.Outcome | None:
+        """Apply one event; None if it is not an ``ExpenseEnriched`` (skipped).
+
+        Raises :class:`PermanentError` for an event that can never be applied.
+        """
+        if event.event_type is not None and event.event_type != _ENRICHED:
+            log.debug("skipping %s on %s", event.event_type, event.topic)
+            EVENTS.labels("skipped").inc()
+            return None
+        msg = event.decode(events_pb2.ExpenseEnriched)  # PermanentError if undecodable
+        try:
+            parsed = enrichment.parse(event.event_id, msg)
+            outcome = await in_transaction(self._pool, lambda conn: enrichment.apply(conn, parsed))
+        except enrichment.BadEnrichment as exc:
+            EVENTS.labels("bad").inc()
+            raise PermanentError(str(exc)) from exc
+        EVENTS.labels(outcome.value).inc()
+        return outcome
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        for event in events:
+            await self.handle(event)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop``. A consumer that fails (fatal client error, DLQ unreachable)
+        is closed and a new one joins the group, resuming from the committed offsets."""
+        while not stop.is_set():
+            consumer = self._factory()
+            try:
+                await consumer.run_batches(
+                    self.handle_batch,
+                    max_attempts=self._max_attempts,
+                    retry_backoff=self._retry_backoff,
+                    max_wait=self._max_wait,
+                    stop=stop,
+                )
+            except Exception:
+                log.exception(
+                    "enrichment consumer failed; rejoining in %.1fs", self._restart_backoff
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._restart_backoff)
+            finally:
+                try:
+                    await consumer.close()
+                except Exception:
+                    log.exception("closing the enrichment consumer failed")
+
+
+def kafka_consumer(
+    bootstrap_servers: str,
+    *,
+    group_id: str = GROUP_ID,
+    topic: str = TOPIC,
+    client_id: str = "expense_svc-enrichment",
+    config: dict[str, Any] | None = None,
+) -> Callable[[], EventConsumer]:
+    """A factory of group members for :class:`EnrichmentConsumer`."""
+    return lambda: EventConsumer(
+        bootstrap_servers, group_id=group_id, topics=[topic], client_id=client_id, config=config
+    )
+
+
+@contextlib.asynccontextmanager
+async def start_background(
+    cfg: ServiceConfig, pool: db.Pool
+) -> AsyncIterator[EnrichmentConsumer | None]:
+    """Run the enrichment consumer in a background task while the block runs.
+
+    Yields None (and runs nothing) when no Kafka is configured. On exit it finishes the batch
+    in hand, commits its offsets and leaves the group.
+    """
+    if not cfg.kafka.bootstrap_servers:
+        log.warning("no Kafka configured: the enrichment consumer is not running")
+        yield None
+        return
+    runner = EnrichmentConsumer(
+        pool,
+        kafka_consumer(cfg.kafka.bootstrap_servers, client_id=f"{cfg.kafka.client_id}-enrichment"),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop), name="enrichment-consumer")
+    try:
+        yield runner
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, 30)
+        except TimeoutError:
+            log.error("enrichment consumer did not stop in time")
+        except Exception:
+            log.exception("enrichment consumer failed")
