@@ -375,6 +375,8 @@ def _parse_rows(
                 if not text and _BALANCE_LINE.match(description):
                     continue
                 amount = parse_amount(text, decimal_comma=decimal_comma)
+                if amount.value == 0 and _BALANCE_LINE.match(description):
+                    continue  # Starling's "Opening Balance" row
             else:
                 amount = _split_amount(row, layout, decimal_comma, description)
             if amount is None:
@@ -431,10 +433,10 @@ def _split_amount(
         return Amount(-abs(out.value), "DEBIT")
     if into is not None and into.value != 0:
         return Amount(abs(into.value), "CREDIT")
+    if _BALANCE_LINE.match(description):
+        return None  # "Beginning balance as of ...", "Balance brought forward"
     if out is not None or into is not None:
         raise LineProblem("amount is zero")
-    if _BALANCE_LINE.match(description):
-        return None
     names = " or ".join(repr(name) for name in (out_name, in_name) if name)
     raise LineProblem(f"no amount in {names}")
 
