@@ -100,6 +100,7 @@ class Stack:
                 "EXPENSE_SVC_METRICS_PORT": str(p.expense_metrics),
                 "ML_SVC_METRICS_PORT": str(p.ml_metrics),
                 "INSIGHT_SVC_METRICS_PORT": str(p.insight_metrics),
+                "GATEWAY_PORT": str(p.gateway),
                 "FINMESH_LOG_LEVEL": self.cfg.log_level,
                 "PYTHONUNBUFFERED": "1",
             }
@@ -158,13 +159,19 @@ class Stack:
         except grpc.RpcError:
             return False
 
-    def envoy_healthy(self) -> bool:
-        url = f"http://127.0.0.1:{self.cfg.ports.envoy_admin}/ready"
+    @staticmethod
+    def http_ok(url: str) -> bool:
         try:
             with urllib.request.urlopen(url, timeout=1) as resp:
                 return bool(resp.status == 200)
         except (urllib.error.URLError, OSError):
             return False
+
+    def envoy_healthy(self) -> bool:
+        return self.http_ok(f"http://127.0.0.1:{self.cfg.ports.envoy_admin}/ready")
+
+    def gateway_healthy(self) -> bool:
+        return self.http_ok(f"http://127.0.0.1:{self.cfg.ports.gateway}/healthz")
 
     def service_port(self, name: str) -> int:
         return self.cfg.service(name).port
@@ -209,6 +216,12 @@ class Stack:
             self._spawn(name, [sys.executable, "-m", name], env)
             started.append(name)
 
+        if procs.read_pid(cfg.run_dir, "gateway") is None:
+            self._log(f"starting the FastAPI gateway on :{cfg.ports.gateway}")
+            self._spawn("gateway", [sys.executable, "-m", "gateway"], env)
+        else:
+            self._log("gateway already running")
+
         if procs.read_pid(cfg.run_dir, "envoy") is None:
             config_path = envoy.write_config(self.envoy_settings(), cfg.run_dir / "envoy.json")
             envoy.validate(config_path)
@@ -221,11 +234,12 @@ class Stack:
             port = self.service_port(name)
             self._wait(name, lambda p=port: self.grpc_healthy(p), timeout_seconds)  # type: ignore[misc]
         self._wait("envoy", self.envoy_healthy, 30)
+        self._wait("gateway", self.gateway_healthy, 60)
 
     def down(self) -> list[str]:
         """Stop everything `up` started, in reverse order. Returns the names stopped."""
         stopped = []
-        for name in ("envoy", *reversed(SERVICES)):
+        for name in ("envoy", "gateway", *reversed(SERVICES)):
             if procs.stop(self.cfg.run_dir, name):
                 stopped.append(name)
         if not self.cfg.kafka_bootstrap_servers and kafka_stack.stop_pid_file(self._kafka_pid):
@@ -266,6 +280,15 @@ class Stack:
                     name, pid, pid is not None and self.grpc_healthy(port), f"grpc 127.0.0.1:{port}"
                 )
             )
+        pid = procs.read_pid(cfg.run_dir, "gateway")
+        out.append(
+            ComponentStatus(
+                "gateway",
+                pid,
+                pid is not None and self.gateway_healthy(),
+                f"http://localhost:{cfg.ports.gateway}",
+            )
+        )
         pid = procs.read_pid(cfg.run_dir, "envoy")
         out.append(
             ComponentStatus(
@@ -281,6 +304,7 @@ class Stack:
         p = self.cfg.ports
         return [
             ("Envoy edge (JSON, gRPC, gRPC-Web)", f"http://localhost:{p.envoy}"),
+            ("FastAPI gateway (OpenAPI at /docs)", f"http://localhost:{p.gateway}/docs"),
             ("expense_svc (gRPC)", f"localhost:{p.expense}"),
             ("ml_svc (gRPC)", f"localhost:{p.ml}"),
             ("insight_svc (gRPC)", f"localhost:{p.insight}"),

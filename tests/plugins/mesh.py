@@ -7,6 +7,7 @@ so the tests exercise exactly what users run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from finmesh import auth
 from finmesh.config import AuthConfig, Ports, StackConfig
 from finmesh.stack.runner import Stack
 from tests.plugins.ports import free_port
+
+ML_ARTIFACTS_CACHE = Path(__file__).resolve().parents[2] / ".finmesh" / "cache" / "ml_svc"
 
 
 @dataclass
@@ -37,6 +40,10 @@ class Mesh:
     def target(self, service: str) -> str:
         """``host:port`` of a service's gRPC server (``expense_svc``, ``ml_svc``, ...)."""
         return f"127.0.0.1:{self.cfg.service(service).port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.cfg.ports.gateway}"
 
     @property
     def envoy_target(self) -> str:
@@ -86,6 +93,9 @@ def mesh(
         kafka_bootstrap_servers=kafka_broker.bootstrap_servers,
         log_level="INFO",
     )
+    # ml_svc loads its model from the per-machine artifact cache (trained once per code
+    # version) instead of training at every test session's start.
+    os.environ.setdefault("FINMESH_ML_ARTIFACTS_DIR", str(ML_ARTIFACTS_CACHE))
     stack = Stack(cfg, quiet=True)
     try:
         stack.up(timeout_seconds=180)
