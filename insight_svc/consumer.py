@@ -1,0 +1,247 @@
+"""The Kafka consumer that keeps insight_svc's projection and insights up to date.
+
+One consumer group (``insight_svc``; replicas share the work by partition) reads:
+
+* ``expenses.raw``: ``ExpenseRecorded``/``ExpenseChanged``/``ExpenseDeleted`` → the projection.
+  Each event is deduplicated on its event id (``processed_events``, in the same transaction as
+  its effect) and applied only if its snapshot is newer than the stored one (the expense's
+  ``update_time``; a deletion's ``occur_time``), so redelivered, duplicated and out-of-order
+  events converge to the latest state.
+* ``expenses.parsed``: ``ExpenseEnriched`` → ml_svc's merchant and category, used while
+  expense_svc has not applied them (never over a user's own category); newest wins.
+* ``insights.events``: ``InsightRaised`` → a stored insight, one per user and dedupe key (a
+  unique constraint), however often the event arrives.
+
+After an expense event, the detectors look at the expense (unusual spending, duplicate charge)
+and at its payee's series (new recurring payment, price rise). What they find is *produced* to
+``insights.events`` as ``InsightRaised`` with a deterministic event id, waited for, and only
+then is the source offset stored. The same consumer stores those events, and every replica's
+watch feed streams them (watch.py). Detection runs again when an event is redelivered (even
+if the projection had already applied it) so a crash between commit and produce loses nothing;
+keys already stored are not produced again.
+
+Other event types on these topics are skipped. An event that cannot be decoded or applied goes
+to ``<topic>.dlq`` (``finmesh.kafka.EventConsumer``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
+
+from finance.events.v1 import events_pb2
+from finance.expense.v1 import expense_pb2
+from finmesh import db
+from finmesh.kafka import Event, EventConsumer, EventProducer, PermanentError
+from insight_svc import detect, insights, recurring, repository
+from insight_svc.model import DEBIT, Txn, to_money, utc_today
+
+log = logging.getLogger(__name__)
+
+RAW_TOPIC = "expenses.raw"
+PARSED_TOPIC = "expenses.parsed"
+INSIGHTS_TOPIC = "insights.events"
+TOPICS = (RAW_TOPIC, PARSED_TOPIC, INSIGHTS_TOPIC)
+CONSUMER = "insight_svc.projection"
+
+_RECORDED = events_pb2.ExpenseRecorded.DESCRIPTOR.full_name
+_CHANGED = events_pb2.ExpenseChanged.DESCRIPTOR.full_name
+_DELETED = events_pb2.ExpenseDeleted.DESCRIPTOR.full_name
+_ENRICHED = events_pb2.ExpenseEnriched.DESCRIPTOR.full_name
+_RAISED = events_pb2.InsightRaised.DESCRIPTOR.full_name
+
+
+def _time(ts: timestamp_pb2.Timestamp) -> dt.datetime | None:
+    return ts.ToDatetime(dt.UTC) if ts.seconds or ts.nanos else None
+
+
+def _user(event: Event, message: Message) -> str:
+    user_id: str = getattr(message, "user_id", "")
+    if not user_id:
+        raise PermanentError(f"{event.event_type} {event.event_id} names no user")
+    if event.key is not None and event.key != user_id:
+        raise PermanentError(
+            f"{event.event_type} {event.event_id}: record key {event.key!r} is not its user"
+        )
+    return user_id
+
+
+class Projector:
+    """Handles one event at a time (``EventConsumer.run``)."""
+
+    def __init__(
+        self,
+        pool: db.Pool,
+        producer: EventProducer,
+        *,
+        today: Callable[[], dt.date] = utc_today,
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._today = today
+
+    async def handle(self, event: Event) -> None:
+        kind = event.event_type
+        if kind in (_RECORDED, _CHANGED):
+            msg: events_pb2.ExpenseRecorded | events_pb2.ExpenseChanged = (
+                event.decode(events_pb2.ExpenseRecorded)
+                if kind == _RECORDED
+                else event.decode(events_pb2.ExpenseChanged)
+            )
+            user_id = _user(event, msg)
+            version = _time(msg.expense.update_time) or _time(msg.occur_time)
+            if version is None:
+                raise PermanentError(f"{kind} {event.event_id} carries no time")
+            await self._apply(event, user_id, msg.expense, version, deleted=False)
+        elif kind == _DELETED:
+            deleted = event.decode(events_pb2.ExpenseDeleted)
+            user_id = _user(event, deleted)
+            expense = expense_pb2.Expense()
+            expense.CopyFrom(deleted.expense)
+            expense.id = deleted.expense_id or expense.id
+            version = _time(deleted.occur_time) or _time(expense.update_time)
+            if version is None:
+                raise PermanentError(f"{kind} {event.event_id} carries no time")
+            await self._apply(event, user_id, expense, version, deleted=True)
+        elif kind == _ENRICHED:
+            enriched = event.decode(events_pb2.ExpenseEnriched)
+            await self._enrich(event, _user(event, enriched), enriched)
+        elif kind == _RAISED:
+            raised = event.decode(events_pb2.InsightRaised)
+            await self._store_insight(event, raised)
+        else:
+            log.debug("skipping %s on %s", kind, event.topic)
+
+    async def _apply(
+        self,
+        event: Event,
+        user_id: str,
+        expense: expense_pb2.Expense,
+        version: dt.datetime,
+        *,
+        deleted: bool,
+    ) -> None:
+        event_id = event.event_id or f"{event.topic}:{event.partition}:{event.offset}"
+        try:
+            async with self._pool.connection() as conn:
+                if await repository.mark_processed(conn, event_id, CONSUMER):
+                    await repository.apply_expense(conn, user_id, expense, version, deleted=deleted)
+        except repository.BadExpenseEvent as exc:
+            raise PermanentError(str(exc)) from exc
+        if not deleted:
+            await self.detect(user_id, expense.id)
+
+    async def _enrich(
+        self, event: Event, user_id: str, enriched: events_pb2.ExpenseEnriched
+    ) -> None:
+        if not enriched.expense_id:
+            raise PermanentError(f"ExpenseEnriched {event.event_id} names no expense")
+        occur = _time(enriched.occur_time) or dt.datetime.now(dt.UTC)
+        enr = repository.Enrichment(enriched.merchant, enriched.category, enriched.enrichment_state)
+        event_id = event.event_id or enriched.event_id
+        async with self._pool.connection() as conn:
+            if await repository.mark_processed(conn, event_id, CONSUMER):
+                await repository.apply_enrichment(
+                    conn, user_id, enriched.expense_id, enr, occur, event_id
+                )
+        await self.detect(user_id, enriched.expense_id)
+
+    async def _store_insight(self, event: Event, raised: events_pb2.InsightRaised) -> None:
+        _user(event, raised)
+        try:
+            stored = insights.to_insight(raised)
+        except insights.BadInsightEvent as exc:
+            raise PermanentError(f"InsightRaised {event.event_id}: {exc}") from exc
+        async with self._pool.connection() as conn:
+            inserted = await repository.insert_insight(
+                conn, stored, raised.event_id or event.event_id or ""
+            )
+        if inserted:
+            log.info("stored insight %s (%s)", stored.dedupe_key, stored.type_name)
+
+    # -- detection ---------------------------------------------------------------------------
+
+    async def detect(self, user_id: str, expense_id: str) -> list[events_pb2.InsightRaised]:
+        """Run the detectors for one expense; produce (and wait for) the new insights."""
+        now = dt.datetime.now(dt.UTC)
+        today = self._today()
+        found: list[events_pb2.InsightRaised] = []
+        async with self._pool.connection() as conn:
+            t = await repository.txn(conn, user_id, expense_id)
+            if t is None:
+                return []
+            if t.is_debit and t.category:
+                history = await repository.txns_in_category(
+                    conn,
+                    user_id,
+                    t.category,
+                    t.currency,
+                    t.date - dt.timedelta(days=detect.BASELINE_DAYS),
+                    t.date,
+                )
+                base = detect.unusual(t, history)
+                if base is not None:
+                    found.append(
+                        insights.unusual_spend(
+                            user_id,
+                            now,
+                            expense_id=t.id,
+                            day=t.date,
+                            category=t.category,
+                            merchant=t.merchant,
+                            amount=to_money(t.amount, t.currency),
+                            typical=to_money(base.median, t.currency),
+                        )
+                    )
+            if t.key:
+                same = await repository.txns_by_key(conn, user_id, t.key)
+                found += self._payee_insights(user_id, now, today, t, same)
+            keys = [insights.dedupe_key(r) for r in found]
+            existing = await repository.existing_keys(conn, user_id, keys)
+        new = [r for r, k in zip(found, keys, strict=True) if k not in existing]
+        if new:
+            await asyncio.gather(
+                *(
+                    self._producer.produce_and_wait(INSIGHTS_TOPIC, user_id, r, event_id=r.event_id)
+                    for r in new
+                )
+            )
+        return new
+
+    def _payee_insights(
+        self, user_id: str, now: dt.datetime, today: dt.date, t: Txn, same: list[Txn]
+    ) -> list[events_pb2.InsightRaised]:
+        found: list[events_pb2.InsightRaised] = []
+        dups = detect.duplicates(t, same)
+        if dups:
+            found.append(
+                insights.duplicate_charge(
+                    user_id,
+                    now,
+                    expense_ids=[d.id for d in dups],
+                    day=dups[-1].date,
+                    category=t.category,
+                    merchant=t.merchant or t.key.title(),
+                    amount=to_money(t.amount, t.currency),
+                )
+            )
+        for s in recurring.detect(user_id, same, today):
+            if s.direction != DEBIT or s.status is recurring.Status.STOPPED:
+                continue
+            found.append(insights.new_subscription(user_id, now, s))
+            change = s.price_change
+            if change is not None and change.new_amount > change.previous_amount:
+                found.append(insights.price_rise(user_id, now, s))
+        return found
+
+
+async def run(
+    consumer: EventConsumer, projector: Projector, stop: asyncio.Event
+) -> None:  # pragma: no cover - thin loop, exercised through the mesh tests
+    """Consume until ``stop`` is set."""
+    await consumer.run(projector.handle, stop=stop, max_wait=0.5)

@@ -1,0 +1,127 @@
+"""Shared helpers for the insight_svc tests: building expenses and events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+from decimal import Decimal
+
+from google.protobuf import timestamp_pb2
+
+from finance.events.v1 import events_pb2
+from finance.expense.v1 import expense_pb2
+from insight_svc.model import CREDIT, DEBIT, Txn, to_money
+
+_ids = itertools.count(1)
+
+
+def txn(
+    day: dt.date,
+    amount: str,
+    merchant: str = "Netflix",
+    *,
+    category: str = "subscriptions",
+    currency: str = "GBP",
+    direction: int = DEBIT,
+) -> Txn:
+    return Txn(
+        id=f"t{next(_ids):05d}",
+        date=day,
+        amount=Decimal(amount),
+        currency=currency,
+        direction=direction,
+        merchant=merchant,
+        category=category,
+        description=merchant.upper(),
+    )
+
+
+def credit(day: dt.date, amount: str, merchant: str, category: str = "income") -> Txn:
+    return txn(day, amount, merchant, category=category, direction=CREDIT)
+
+
+def ts(when: dt.datetime) -> timestamp_pb2.Timestamp:
+    out = timestamp_pb2.Timestamp()
+    out.FromDatetime(when)
+    return out
+
+
+def expense(
+    user: str,
+    day: dt.date,
+    amount: str,
+    merchant: str,
+    category: str,
+    *,
+    currency: str = "GBP",
+    direction: int = DEBIT,
+    expense_id: str | None = None,
+    update_time: dt.datetime | None = None,
+    description: str | None = None,
+) -> expense_pb2.Expense:
+    """An expense as expense_svc would publish it (already enriched)."""
+    when = update_time or dt.datetime.now(dt.UTC)
+    return expense_pb2.Expense(
+        id=expense_id or str(uuid.uuid4()),
+        amount=to_money(Decimal(amount), currency),
+        direction=direction,  # type: ignore[arg-type]
+        description=description if description is not None else f"{merchant.upper()} {day}",
+        merchant=merchant,
+        category=category,
+        category_source=expense_pb2.CATEGORY_SOURCE_MODEL if category else 0,  # type: ignore[arg-type]
+        date={"year": day.year, "month": day.month, "day": day.day},  # type: ignore[arg-type]
+        enrichment_state=expense_pb2.ENRICHMENT_STATE_ENRICHED,
+        create_time=ts(when),
+        update_time=ts(when),
+    )
+
+
+def recorded(user: str, exp: expense_pb2.Expense) -> events_pb2.ExpenseRecorded:
+    return events_pb2.ExpenseRecorded(
+        event_id=str(uuid.uuid4()),
+        occur_time=exp.update_time,
+        user_id=user,
+        expense=exp,
+        locale="en_GB",
+    )
+
+
+def changed(
+    user: str, exp: expense_pb2.Expense, previous: expense_pb2.Expense
+) -> events_pb2.ExpenseChanged:
+    return events_pb2.ExpenseChanged(
+        event_id=str(uuid.uuid4()),
+        occur_time=exp.update_time,
+        user_id=user,
+        expense=exp,
+        previous_expense=previous,
+    )
+
+
+def deleted(user: str, exp: expense_pb2.Expense, when: dt.datetime) -> events_pb2.ExpenseDeleted:
+    return events_pb2.ExpenseDeleted(
+        event_id=str(uuid.uuid4()),
+        occur_time=ts(when),
+        user_id=user,
+        expense_id=exp.id,
+        expense=exp,
+    )
+
+
+def threshold(
+    user: str, month: str, category: str, percent: int, spent: str, limit: str
+) -> events_pb2.InsightRaised:
+    return events_pb2.InsightRaised(
+        event_id=str(uuid.uuid4()),
+        occur_time=ts(dt.datetime.now(dt.UTC)),
+        user_id=user,
+        budget_threshold_crossed=events_pb2.BudgetThresholdCrossed(
+            month=month,
+            category=category,
+            threshold_percent=percent,
+            limit=to_money(Decimal(limit), "GBP"),
+            spent=to_money(Decimal(spent), "GBP"),
+            expense_id=str(uuid.uuid4()),
+        ),
+    )
