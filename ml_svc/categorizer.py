@@ -12,6 +12,7 @@ database); nothing here touches gRPC, Kafka or SQL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -187,13 +188,18 @@ class Categorizer:
         rule = match_rule(item.description.upper(), direction)
         if rule is not None:
             return Result(rule.category, 0.97, merchant, Source.RULE, rule.explanation, True)
-        if hit is not None and (direction == DEBIT or _is_refund(hit)):
+        if hit is not None and (direction == DEBIT or _is_refund(item, hit)):
             return Result(hit.category, 0.95, hit.merchant, Source.DICTIONARY,
                           f"{hit.merchant} is a known {hit.category} merchant", True)
         return None
 
 
-def _is_refund(hit: DictionaryHit) -> bool:
-    """A credit from a known shop is a refund in the shop's category, except for categories
-    where credits mean something else (transfers, income)."""
-    return hit.category not in ("transfers", "income")
+_REFUND_RE = re.compile(r"\b(?:REFUND|RETURN|RFND|REVERSAL|CREDIT VOUCHER)\b")
+
+
+def _is_refund(item: Item, hit: DictionaryHit) -> bool:
+    """A credit that says it is a refund from a known shop: the shop's category. Other credits
+    (a salary from a shop's owner, a transfer) go to the model, which reads the direction."""
+    return hit.category not in ("transfers", "income") and bool(
+        _REFUND_RE.search(item.description.upper())
+    )

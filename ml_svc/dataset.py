@@ -182,12 +182,12 @@ def load_openenrichment() -> tuple[list[Example], list[DictionaryEntry]]:
 
 def generated_dictionary() -> list[DictionaryEntry]:
     """The generator's brands as dictionary entries."""
-    from ml_svc.generator import BRANDS
+    from ml_svc.generator import BRANDS, canonical
 
     out = []
     for label, brands in BRANDS.items():
         for brand in brands:
-            out.append(DictionaryEntry(brand, brand.title(), label, f"gen:{brand}"))
+            out.append(DictionaryEntry(brand, canonical(brand), label, f"gen:{brand}"))
     return out
 
 

@@ -66,6 +66,13 @@ def match_rule(upper_text: str, direction: str) -> Rule | None:
     return None
 
 
+GENERIC_TOKENS = frozenset(
+    t for words in LOCAL_WORDS.values() for w in words for t in merchant_key(w).split() if len(t) > 2
+) | frozenset(
+    "office home food foods mobile services service group company centre center shop shops "
+    "store stores market royal city national international global direct online uk usa "
+    "pay payment payments".split()
+)
 _GENERIC_KEYS = frozenset(merchant_key(w) for words in LOCAL_WORDS.values() for w in words) | {
     "the", "store", "shop", "market", "online", "payment", "purchase", "card", "bill", "cafe",
     "restaurant", "bar", "pub", "taxi", "hotel", "parking", "pharmacy", "gas", "fuel", "rent",
@@ -112,6 +119,23 @@ class MerchantDictionary:
         self.max_words = max((len(k.split()) for k in self._map), default=1)
         return self
 
+    def exact(self, key: str) -> DictionaryHit | None:
+        hit = self._map.get(key)
+        return DictionaryHit(hit[0], hit[1], key, merchant_key(hit[0])) if hit else None
+
+    def scan(self, text: str, max_words: int = 3) -> DictionaryHit | None:
+        """The longest word n-gram of typed text that is a known alias ("uber home" -> Uber)."""
+        words = merchant_key(text).split()
+        for n in range(min(max_words, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                gram = " ".join(words[i : i + n])
+                if len(gram) < 3 or gram in _GENERIC_KEYS or gram in GENERIC_TOKENS:
+                    continue
+                hit = self.exact(gram)
+                if hit:
+                    return hit
+        return None
+
     def lookup(self, key: str) -> DictionaryHit | None:
         """Exact key, else the longest whole-word prefix of it that is a known alias."""
         if not key:
@@ -121,8 +145,10 @@ class MerchantDictionary:
             return DictionaryHit(hit[0], hit[1], key, merchant_key(hit[0]))
         words = key.split()
         for n in range(min(len(words) - 1, self.max_words), 0, -1):
+            if any(w in GENERIC_TOKENS for w in words[n:]):
+                break  # "MARCOS HOSPITAL" is not Marco's Pizza: leave it to the model
             prefix = " ".join(words[:n])
-            if n == 1 and len(prefix) < 4:
+            if n == 1 and (len(prefix) < 4 or prefix in GENERIC_TOKENS):
                 continue
             hit = self._map.get(prefix)
             if hit:

@@ -185,6 +185,68 @@ BRANDS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Display names where title case would be wrong.
+CANONICAL: dict[str, str] = {
+    "TFL TRAVEL CH": "TfL", "TFL.GOV.UK/CP": "TfL", "TRANSPORT FOR LONDON": "TfL",
+    "UBER TRIP": "Uber", "UBER *TRIP": "Uber", "LYFT *RIDE": "Lyft", "AMZN MKTP": "Amazon",
+    "AMAZON.CO.UK": "Amazon", "SAINSBURY'S S/MKT": "Sainsbury's", "SAINSBURYS": "Sainsbury's",
+    "MCDONALDS": "McDonald's", "NANDOS": "Nando's", "WHOLEFDS": "Whole Foods Market",
+    "NETFLIX.COM": "Netflix", "APPLE.COM/BILL": "Apple", "GOOGLE *YOUTUBE": "YouTube",
+    "MICROSOFT*365": "Microsoft 365", "OPENAI *CHATGPT": "OpenAI", "BP": "BP", "KFC": "KFC",
+    "H&M": "H&M", "EE LIMITED": "EE", "O2": "O2", "BT GROUP": "BT", "BT BROADBAND": "BT",
+    "AT&T": "AT&T", "PG&E": "PG&E", "FPL": "FPL", "B&Q": "B&Q", "UCL": "UCL", "IHOP": "IHOP",
+    "CVS": "CVS", "GNC": "GNC", "DPD": "DPD", "UPS": "UPS", "USPS": "USPS", "DVLA": "DVLA",
+    "TK MAXX": "TK Maxx", "TJ MAXX": "TJ Maxx", "COSTCO WHSE": "Costco", "JD WETHERSPOON": "Wetherspoon",
+}
+
+
+def canonical(brand: str) -> str:
+    """How a brand of :data:`BRANDS` is shown."""
+    return CANONICAL.get(brand) or brand.title().replace("'S", "'s")
+
+
+# Typed quick-add words per category ("latte", "croissant"): what people write without a shop.
+TYPED: dict[str, tuple[str, ...]] = {
+    "groceries": ("groceries", "food shop", "weekly shop", "milk", "bread", "eggs", "veg",
+                  "supermarket", "food shopping", "wine for home", "cleaning stuff"),
+    "dining": ("latte", "coffee", "cappuccino", "flat white", "croissant", "pastry", "lunch",
+               "dinner", "breakfast", "brunch", "takeaway", "pizza", "burger", "sushi", "drinks",
+               "pints", "beers", "cocktails", "sandwich", "meal deal", "curry", "kebab", "tea and cake",
+               "ice cream", "dinner out", "snack"),
+    "transport": ("taxi", "cab", "uber home", "bus", "bus fare", "train", "train ticket", "tube",
+                  "petrol", "fuel", "diesel", "parking", "car park", "toll", "oyster top up",
+                  "metro card", "car wash", "mot", "tyres"),
+    "travel": ("flight", "flights", "hotel", "airbnb", "hostel", "holiday", "car hire",
+               "plane tickets", "hotel night"),
+    "shopping": ("clothes", "shoes", "jeans", "t-shirt", "jacket", "headphones", "phone case",
+                 "charger", "book", "lamp", "homewares", "new dress", "trainers", "backpack"),
+    "subscriptions": ("netflix subscription", "spotify premium", "app subscription",
+                      "cloud storage", "streaming", "magazine subscription", "vpn"),
+    "utilities": ("electric bill", "gas bill", "water bill", "broadband", "phone bill",
+                  "internet bill", "mobile top up", "energy bill", "tv licence"),
+    "housing": ("rent", "mortgage", "council tax", "plumber", "electrician", "locksmith",
+                "boiler repair", "paint for bedroom", "new tap", "builder"),
+    "health": ("prescription", "pharmacy", "paracetamol", "dentist", "doctor", "physio",
+               "gym", "gym membership", "yoga class", "contact lenses", "eye test", "vitamins"),
+    "entertainment": ("cinema", "cinema tickets", "movie", "concert", "gig tickets", "theatre",
+                      "bowling", "video game", "museum", "football tickets", "comedy show"),
+    "personal_care": ("haircut", "barber", "nails", "manicure", "hairdresser", "shampoo",
+                      "makeup", "massage", "dry cleaning", "eyebrows", "wax"),
+    "education": ("tuition", "course", "textbooks", "school fees", "online course",
+                  "driving lesson", "piano lesson", "exam fee", "tutor"),
+    "insurance": ("car insurance", "home insurance", "travel insurance", "pet insurance",
+                  "life insurance", "phone insurance"),
+    "fees": ("bank fee", "overdraft fee", "late fee", "atm fee", "parking fine", "card fee"),
+    "income": ("salary", "paycheck", "wages", "bonus", "tax refund", "interest"),
+    "transfers": ("transfer to savings", "cash withdrawal", "atm", "paid back sam",
+                  "sent money to mum", "credit card payment", "savings"),
+    "gifts_donations": ("birthday present", "gift", "wedding gift", "charity donation",
+                        "donation", "flowers for mum", "christmas presents", "sponsorship"),
+    "other": ("postage", "stamps", "vet", "dog food", "passport renewal", "solicitor",
+              "childcare", "storage unit", "printing"),
+}
+
+
 # ---- local businesses: owner/place names + the generic word that carries the signal ---------
 
 SURNAMES = (
@@ -454,7 +516,7 @@ def _us_line(rng: random.Random, name: str) -> str:
 def _wrap(rng: random.Random, name: str, label: str, processor_ok: bool) -> str:
     if processor_ok and rng.random() < 0.22:
         name = f"{rng.choice(PROCESSOR_PREFIXES)}{name}"
-    bills = label in ("utilities", "insurance", "housing", "subscriptions")
+    bills = label in ("utilities", "insurance", "housing", "subscriptions", "education", "health")
     if rng.random() < 0.55:
         return _uk_line(rng, name, direct_debit=bills and rng.random() < 0.6)
     return _us_line(rng, name)
@@ -574,6 +636,15 @@ def generate(seed: int = 7, rounds: int = 12, local_per_word: int = 6) -> list[E
                     if rng.random() < 0.06 and label not in ("gifts_donations",):
                         line, direction = _refund(rng, line), CREDIT
                     out.append(Example(line, label, direction, group, "local"))
+    for label, phrases in TYPED.items():
+        for phrase in phrases:
+            for _ in range(3):
+                r = rng.random()
+                name = rng.choice(FIRST_NAMES).title()[:-1] if r < 0.3 else ""
+                text = f"{phrase} {name}".strip() if r < 0.15 else (
+                    f"{phrase} at {name}" if name else phrase)
+                direction = CREDIT if label == "income" else DEBIT
+                out.append(Example(text.upper(), label, direction, f"typed:{phrase}", "typed"))
     for i in range(rounds * 15):
         for text, label, direction in _special(rng):
             out.append(Example(text, label, direction, f"special:{i % 97}:{label}", "special"))

@@ -262,6 +262,11 @@ def load_or_train(
     return train(artifacts_dir, corrections=corrections, progress=progress)
 
 
+#: A cache of artifacts shared by test sessions on one machine (content-addressed by the
+#: fingerprint in each artifact's meta.json, so a stale one is never loaded).
+SHARED_CACHE_DIR = Path(__file__).resolve().parent.parent / ".finmesh" / "cache" / "ml_svc"
+
+
 def artifacts_dir_from_env(data_dir: Path) -> Path:
     """``FINMESH_ML_ARTIFACTS_DIR`` or ``<data_dir>/artifacts``."""
     env = os.environ.get("FINMESH_ML_ARTIFACTS_DIR")

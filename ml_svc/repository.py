@@ -1,0 +1,201 @@
+"""SQL for ml_svc's schema ``ml``: personal memory, corrections, seen expenses. ``%s`` only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from ml_svc.categorizer import Correction, UserMemory
+from ml_svc.generator import CREDIT, DEBIT, Example
+
+#: How many of a user's latest corrections the similar-expense step compares against.
+MAX_CORRECTIONS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionRecord:
+    event_id: str
+    user_id: str
+    occur_time: datetime
+    description: str
+    merchant: str
+    merchant_keys: tuple[str, ...]
+    amount: Decimal | None
+    direction: str  # "debit" / "credit"
+    category: str
+
+
+async def load_memories(
+    conn: AsyncConnection[Any], user_ids: Sequence[str]
+) -> dict[str, UserMemory]:
+    """The memory of each of ``user_ids`` (empty memories included), in two queries."""
+    users = sorted(set(user_ids))
+    out = {u: UserMemory() for u in users}
+    if not users:
+        return out
+    cur = await conn.execute(
+        "SELECT user_id, merchant_key, category, merchant FROM user_memory"
+        " WHERE user_id = ANY(%s)",
+        (users,),
+    )
+    for user_id, key, category, merchant in await cur.fetchall():
+        out[user_id].exact[key] = category
+        if merchant:
+            out[user_id].merchants[key] = merchant
+    cur = await conn.execute(
+        "SELECT user_id, merchant_key, description, category, merchant FROM ("
+        "  SELECT *, row_number() OVER (PARTITION BY user_id, merchant_key"
+        "                               ORDER BY create_time DESC, id DESC) AS rn_key,"
+        "         row_number() OVER (PARTITION BY user_id ORDER BY create_time DESC, id DESC) AS rn"
+        "  FROM corrections WHERE user_id = ANY(%s)"
+        ") c WHERE rn_key = 1 AND rn <= %s ORDER BY user_id, create_time DESC",
+        (users, MAX_CORRECTIONS),
+    )
+    for user_id, key, description, category, merchant in await cur.fetchall():
+        out[user_id].corrections.append(Correction(key, description.lower(), category, merchant))
+    return out
+
+
+async def record_correction(conn: AsyncConnection[Any], c: CorrectionRecord) -> bool:
+    """Store a correction and update the user's memory, once per event id (in one
+    transaction). Returns False for a duplicate event. The latest correction of a merchant
+    wins, whatever order the events arrive in."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            "INSERT INTO corrections (user_id, description, merchant, merchant_key, amount,"
+            " direction, category, create_time, event_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING RETURNING id",
+            (
+                c.user_id, c.description, c.merchant, c.merchant_keys[0] if c.merchant_keys else "",
+                c.amount,
+                "CREDIT" if c.direction == CREDIT else "DEBIT", c.category, c.occur_time,
+                c.event_id,
+            ),
+        )
+        if await cur.fetchone() is None:
+            return False
+        for key in dict.fromkeys(k for k in c.merchant_keys if k):
+            await conn.execute(
+                "INSERT INTO user_memory AS m (user_id, merchant_key, category, merchant,"
+                " update_time) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (user_id, merchant_key) DO UPDATE SET"
+                "  category = CASE WHEN EXCLUDED.update_time >= m.update_time"
+                "             THEN EXCLUDED.category ELSE m.category END,"
+                "  merchant = CASE WHEN EXCLUDED.update_time >= m.update_time"
+                "             THEN EXCLUDED.merchant ELSE m.merchant END,"
+                "  update_time = GREATEST(m.update_time, EXCLUDED.update_time),"
+                "  count = m.count + 1",
+                (c.user_id, key, c.category, c.merchant, c.occur_time),
+            )
+    return True
+
+
+async def training_corrections(conn: AsyncConnection[Any], weight: float) -> list[Example]:
+    """Every user's corrections as weighted training examples (latest per user+merchant)."""
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (user_id, merchant_key, description) description, direction,"
+        " category, merchant_key FROM corrections"
+        " ORDER BY user_id, merchant_key, description, create_time DESC"
+    )
+    from finmesh.taxonomy import CATEGORY_IDS
+
+    return [
+        Example(desc, category, CREDIT if direction == "CREDIT" else DEBIT,
+                f"correction:{key or desc}", "correction", weight)
+        for desc, direction, category, key in await cur.fetchall()
+        if category in CATEGORY_IDS and desc
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class SeenExpense:
+    user_id: str
+    expense_id: str
+    source_event_id: str
+    occur_time: datetime
+    description: str
+    merchant: str
+    units: int
+    nanos: int
+    currency_code: str
+    direction: str
+    locale: str
+    user_categorised: bool
+    category: str
+    model_version: str
+
+
+async def record_seen(conn: AsyncConnection[Any], rows: Sequence[SeenExpense]) -> None:
+    """Upsert the latest snapshot of each expense (older snapshots never overwrite newer)."""
+    if not rows:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO seen_expenses AS s (user_id, expense_id, source_event_id, occur_time,"
+            " description, merchant, amount_units, amount_nanos, currency_code, direction,"
+            " locale, user_categorised, category, model_version)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (user_id, expense_id) DO UPDATE SET"
+            "  source_event_id = EXCLUDED.source_event_id, occur_time = EXCLUDED.occur_time,"
+            "  description = EXCLUDED.description, merchant = EXCLUDED.merchant,"
+            "  amount_units = EXCLUDED.amount_units, amount_nanos = EXCLUDED.amount_nanos,"
+            "  currency_code = EXCLUDED.currency_code, direction = EXCLUDED.direction,"
+            "  locale = EXCLUDED.locale, user_categorised = EXCLUDED.user_categorised,"
+            "  category = EXCLUDED.category, model_version = EXCLUDED.model_version,"
+            "  update_time = now()"
+            " WHERE EXCLUDED.occur_time >= s.occur_time",
+            [
+                (
+                    r.user_id, r.expense_id, r.source_event_id, r.occur_time, r.description,
+                    r.merchant, r.units, r.nanos, r.currency_code,
+                    "CREDIT" if r.direction == CREDIT else "DEBIT", r.locale,
+                    r.user_categorised, r.category, r.model_version,
+                )
+                for r in rows
+            ],
+        )
+
+
+async def mark_user_categorised(
+    conn: AsyncConnection[Any], user_id: str, expense_id: str, category: str
+) -> None:
+    await conn.execute(
+        "UPDATE seen_expenses SET user_categorised = true, category = %s, update_time = now()"
+        " WHERE user_id = %s AND expense_id = %s",
+        (category, user_id, expense_id),
+    )
+
+
+async def mark_deleted(conn: AsyncConnection[Any], user_id: str, expense_id: str) -> None:
+    await conn.execute(
+        "UPDATE seen_expenses SET deleted = true, update_time = now()"
+        " WHERE user_id = %s AND expense_id = %s",
+        (user_id, expense_id),
+    )
+
+
+async def replay_candidates(
+    conn: AsyncConnection[Any], user_id: str | None, limit: int
+) -> list[SeenExpense]:
+    """Expenses not categorised by their user (and not deleted), oldest first."""
+    cur = await conn.execute(
+        "SELECT user_id, expense_id, source_event_id, occur_time, description, merchant,"
+        " amount_units, amount_nanos, currency_code, direction, locale, user_categorised,"
+        " category, model_version FROM seen_expenses"
+        " WHERE NOT user_categorised AND NOT deleted AND (%s::text IS NULL OR user_id = %s)"
+        " ORDER BY occur_time, user_id, expense_id LIMIT %s",
+        (user_id, user_id, limit),
+    )
+    return [
+        SeenExpense(
+            r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), r[8],
+            CREDIT if r[9] == "CREDIT" else DEBIT, r[10], bool(r[11]), r[12], r[13],
+        )
+        for r in await cur.fetchall()
+    ]

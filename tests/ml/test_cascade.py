@@ -1,0 +1,108 @@
+"""The categorisation cascade: memory, then similar corrected expense, then rules and the
+dictionary, then the confidence-gated model (pure logic on the trained artifact)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ml_svc.categorizer import (
+    CREDIT,
+    Categorizer,
+    Correction,
+    Item,
+    Source,
+    UserMemory,
+)
+from ml_svc.training import Artifact
+
+
+def classify_one(categorizer: Categorizer, item: Item, memory: UserMemory | None = None):  # type: ignore[no-untyped-def]
+    return categorizer.classify([item], [memory] if memory else None)[0]
+
+
+def test_memory_beats_rule_dictionary_and_model(categorizer: Categorizer) -> None:
+    memory = UserMemory(exact={"tesco": "shopping", "atm": "other"}, merchants={"tesco": "Tesco"})
+    r = classify_one(categorizer, Item("TESCO STORES 3297 LONDON"), memory)
+    assert (r.category, r.source, r.confidence, r.auto_apply) == (
+        "shopping", Source.MEMORY, 1.0, True
+    )
+    assert "Tesco" in r.explanation
+    # Without memory the dictionary decides.
+    r = classify_one(categorizer, Item("TESCO STORES 3297 LONDON"))
+    assert (r.category, r.source) == ("groceries", Source.DICTIONARY)
+    assert r.alternatives == () and r.auto_apply
+
+
+def test_similar_corrected_expense_is_second(categorizer: Categorizer) -> None:
+    memory = UserMemory(corrections=[Correction("mayas nails and beauty", "mayas nails and beauty",
+                                                "health", "Mayas Nails And Beauty")])
+    # Truncated by the bank: not the exact key, but the nearest corrected expense.
+    r = classify_one(categorizer, Item("IZ *MAYAS NAILS AND BEA"), memory)
+    assert (r.category, r.source) == ("health", Source.SIMILAR_EXPENSE)
+    r = classify_one(categorizer, Item("IZ *MAYAS NAILS AND BEA"))
+    assert r.category == "personal_care" and r.source is Source.MODEL
+
+
+def test_rules_come_before_the_dictionary_and_read_the_direction(categorizer: Categorizer) -> None:
+    r = classify_one(categorizer, Item("BARCLAYS ATM 1234 LONDON"))
+    assert (r.category, r.source) == ("transfers", Source.RULE)
+    r = classify_one(categorizer, Item("NON-STERLING TRANSACTION FEE"))
+    assert (r.category, r.source) == ("fees", Source.RULE)
+    r = classify_one(categorizer, Item("ACME LTD SALARY", direction=CREDIT))
+    assert (r.category, r.source) == ("income", Source.RULE)
+    r = classify_one(categorizer, Item("DIRECT DEBIT PAYMENT TO LBH COUNCIL TAX REF 1234"))
+    assert (r.category, r.source) == ("housing", Source.RULE)
+
+
+def test_refund_from_a_shop_is_the_shops_category(categorizer: Categorizer) -> None:
+    r = classify_one(categorizer, Item("ASOS.COM REFUND", direction=CREDIT))
+    assert r.category == "shopping"
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "category"),
+    [
+        ("SQ *ROSIES CAFE 0423 LEEDS GB", "dining"),
+        ("CARD PAYMENT TO KEVS CABS ON 07-11-2024", "transport"),
+        ("IZ *PRIYAS NAIL BAR", "personal_care"),
+        ("SUMUP *HIGHGATE BARBERS", "personal_care"),
+        ("PURCHASE AUTHORIZED ON 03/12 SMITH FAMILY DENTAL AUSTIN TX S461234567890 CARD 1234",
+         "health"),
+        ("POS DEBIT OAKWOOD PHARMACY 0042 DENVER CO", "health"),
+        ("CARD PAYMENT TO ABBEY PLUMBING & HEATING ON 01-02-2025", "housing"),
+        ("ZETTLE_*GOLDEN CRUST BAKERY", "dining"),
+        ("DIRECT DEBIT PAYMENT TO WESTSIDE TUITION REF 88812", "education"),
+    ],
+)
+def test_unknown_local_merchants_by_their_generic_words(
+    categorizer: Categorizer, descriptor: str, category: str
+) -> None:
+    r = classify_one(categorizer, Item(descriptor))
+    assert r.category == category
+    assert r.source is Source.MODEL
+    assert r.model_version == categorizer.version
+    assert len(r.alternatives) == 3 and r.category not in {c for c, _ in r.alternatives}
+    assert r.explanation.startswith("top features")
+
+
+def test_low_confidence_model_result_is_only_a_suggestion(categorizer: Categorizer) -> None:
+    results = categorizer.classify([Item("XQZ 77 LTD"), Item("SQ *ROSIES CAFE 0423 LEEDS GB")])
+    vague, clear = results
+    assert vague.source is Source.MODEL and vague.confidence < categorizer.threshold
+    assert not vague.auto_apply
+    assert clear.auto_apply and clear.confidence >= categorizer.threshold
+
+
+def test_batch_results_come_back_in_request_order(categorizer: Categorizer) -> None:
+    items = [Item("NETFLIX.COM"), Item("SHELL 1234 LEEDS"), Item("ODEON CINEMAS"), Item("BOOTS")]
+    assert [r.category for r in categorizer.classify(items)] == [
+        "subscriptions", "transport", "entertainment", "health"
+    ]
+
+
+def test_artifact_carries_metrics_and_library_versions(artifact: Artifact) -> None:
+    assert artifact.meta["library_versions"]["scikit-learn"]
+    assert artifact.metrics.example_count > 1000
+    assert 0.0 < artifact.metrics.accuracy <= 1.0
+    assert (artifact.path / "metrics.json").is_file()
+    assert artifact.version.endswith(artifact.meta["fingerprint"][:7])
