@@ -1,6 +1,6 @@
 """The ``finmesh`` command (also ``python -m finmesh``).
 
-Subcommands: ``up``, ``down``, ``status``, ``token``, ``tail``. Each reads the stack's
+Subcommands: ``up``, ``down``, ``status``, ``token``, ``tail``, ``import``. Each reads the stack's
 configuration from the environment (see :mod:`finmesh.config`).
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from finmesh import auth
 from finmesh.config import TOPICS, all_topics, stack_from_env
@@ -70,6 +71,79 @@ def _cmd_tail(args: argparse.Namespace) -> int:
     return 0
 
 
+IMPORT_CHUNK_BYTES = 256 * 1024
+_IMPORT_FORMATS = {"csv": 1, "ofx": 2, "qfx": 2, "qif": 3}
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    import grpc
+    from tqdm import tqdm
+
+    from finance.expense.v1 import expense_service_pb2, expense_service_pb2_grpc
+
+    cfg = stack_from_env()
+    path: Path = args.file
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        print(f"finmesh: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    target = args.target or cfg.service("expense_svc").expense_target
+    if args.token:
+        token = args.token
+    else:
+        auth.generate_keys(cfg.keys_dir)
+        token = auth.sign_token(cfg.keys_dir, cfg.auth, args.user)
+    progress = tqdm(
+        total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=path.name, file=sys.stderr
+    )
+
+    def requests() -> Iterator[expense_service_pb2.ImportStatementRequest]:
+        with path.open("rb") as fh:
+            first = True
+            while True:
+                chunk = fh.read(IMPORT_CHUNK_BYTES)
+                if not chunk and not first:
+                    return
+                message = expense_service_pb2.ImportStatementRequest()
+                message.file.data = chunk
+                if first:
+                    message.filename = path.name
+                    message.format = _IMPORT_FORMATS.get(args.format or "", 0)  # type: ignore[assignment]
+                    message.request_id = args.request_id or ""
+                    message.currency_code = args.currency or ""
+                    message.locale = args.locale or ""
+                    first = False
+                yield message
+                progress.update(len(chunk))
+                if not chunk:
+                    return
+
+    with grpc.insecure_channel(target) as channel:
+        stub = expense_service_pb2_grpc.ExpenseServiceStub(channel)
+        try:
+            response = stub.ImportStatement(
+                requests(),
+                metadata=(("authorization", f"Bearer {token}"),),
+                timeout=args.timeout,
+            )
+        except grpc.RpcError as exc:
+            progress.close()
+            code = exc.code().name if hasattr(exc, "code") else "UNKNOWN"
+            details = exc.details() if hasattr(exc, "details") else str(exc)
+            print(f"finmesh: import failed: {code}: {details}", file=sys.stderr)
+            return 1
+    progress.close()
+    fmt = expense_service_pb2.StatementFormat.Name(response.format)
+    print(f"format:     {fmt.removeprefix('STATEMENT_FORMAT_').lower()}")
+    print(f"imported:   {response.imported_count}")
+    print(f"duplicates: {response.duplicate_count}")
+    print(f"rejected:   {response.rejected_count}")
+    for line in response.rejected_lines:
+        print(f"  line {line.line_number}: {line.reason}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finmesh", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest event")
     tail.add_argument("--limit", type=int, default=0, help="stop after N events (0: never)")
     tail.set_defaults(func=_cmd_tail)
+
+    imp = sub.add_parser(
+        "import", help="import a bank statement (CSV, OFX/QFX, QIF) into expense_svc"
+    )
+    imp.add_argument("file", type=Path, help="the statement file")
+    imp.add_argument("--user", required=True, help="the user to import for (token's sub)")
+    imp.add_argument("--format", choices=sorted(_IMPORT_FORMATS), help="default: detect")
+    imp.add_argument("--currency", help="ISO 4217 code for files that name none")
+    imp.add_argument("--locale", default="en_GB", help="en_GB (DMY dates) or en_US (MDY)")
+    imp.add_argument("--request-id", help="idempotency key: a replay returns the first result")
+    imp.add_argument("--target", help="expense_svc host:port (default: the local stack's)")
+    imp.add_argument("--token", help="a bearer token (default: signed with the dev key)")
+    imp.add_argument("--timeout", type=float, default=600.0, help="seconds (default 600)")
+    imp.set_defaults(func=_cmd_import)
     return parser
 
 
