@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
+import json
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
+from finmesh.kafka import EventProducer
 from insight_svc.model import CREDIT, DEBIT, Txn, to_money
+
+T = TypeVar("T")
 
 _ids = itertools.count(1)
 
@@ -125,3 +133,67 @@ def threshold(
             expense_id=str(uuid.uuid4()),
         ),
     )
+
+
+# -- talking to the mesh -----------------------------------------------------------------------
+
+
+def money(value: dict[str, Any] | None) -> Decimal:
+    """A proto3-JSON Money as a Decimal (units are strings, zero fields may be absent)."""
+    if not value:
+        return Decimal(0)
+    return Decimal(int(value.get("units", "0") or 0)) + Decimal(value.get("nanos", 0) or 0) / (
+        10**9
+    )
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    timeout_seconds: float = 45.0,
+    what: str = "condition",
+) -> T:
+    """Poll ``probe`` until ``done(result)``; fail with the last result after the timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout_seconds
+    while True:
+        result = await probe()
+        if done(result):
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last result: {result!r}")
+        await asyncio.sleep(0.2)
+
+
+async def publish(producer: EventProducer, topic: str, user: str, *messages: Message) -> None:
+    """Produce events as the other services do (key: the user id; event-id header)."""
+    for m in messages:
+        await producer.produce_and_wait(topic, user, m, event_id=getattr(m, "event_id", None))
+
+
+def new_user(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class JsonArrayStream:
+    """Incrementally decodes Envoy's streamed JSON array (``[{...},{...}`` chunk by chunk)."""
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._decoder = json.JSONDecoder()
+
+    def feed(self, text: str) -> list[dict[str, Any]]:
+        self._buf += text
+        out: list[dict[str, Any]] = []
+        while True:
+            stripped = self._buf.lstrip(" \r\n\t[,")
+            if not stripped or stripped.startswith("]"):
+                self._buf = stripped
+                return out
+            try:
+                obj, end = self._decoder.raw_decode(stripped)
+            except json.JSONDecodeError:
+                self._buf = stripped
+                return out
+            out.append(obj)
+            self._buf = stripped[end:]

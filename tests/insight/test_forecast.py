@@ -61,7 +61,10 @@ def test_range_is_ordered_and_recurring_payments_still_due_are_included() -> Non
     groceries = by_cat["groceries"]
     assert groceries.spent_to_date == _june_groceries_to_date()
     after_10th = [
-        sum(t.amount for t in _groceries() if Month(2026, m).contains(t.date) and t.date.day > 10)
+        sum(
+            (t.amount for t in _groceries() if Month(2026, m).contains(t.date) and t.date.day > 10),
+            Decimal(0),
+        )
         for m in range(1, 6)
     ]
     spent = groceries.spent_to_date
