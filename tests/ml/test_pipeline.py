@@ -1,0 +1,323 @@
+"""The enrichment pipeline and the feedback consumer against real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.type.money_pb2 import Money
+
+from finance.events.v1 import events_pb2
+from finance.expense.v1 import expense_pb2
+from finmesh import db
+from finmesh.config import DatabaseConfig
+from finmesh.kafka import (
+    DLQ_ERROR,
+    DLQ_SOURCE_TOPIC,
+    Event,
+    EventConsumer,
+    EventProducer,
+    dlq_topic,
+)
+from ml_svc.categorizer import Item, Source
+from ml_svc.consumer import EnrichmentPipeline, FeedbackConsumer
+from ml_svc.engine import Engine, enriched_event_id
+from ml_svc.server import MIGRATIONS, SCHEMA
+from ml_svc.training import SHARED_CACHE_DIR, Artifact
+from tests.plugins.kafka import KafkaTestBroker
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def recorded(user: str, description: str, *, direction: int = expense_pb2.DIRECTION_DEBIT
+             ) -> events_pb2.ExpenseRecorded:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return events_pb2.ExpenseRecorded(
+        event_id=str(uuid.uuid4()),
+        occur_time=ts,
+        user_id=user,
+        locale="en_GB",
+        expense=expense_pb2.Expense(
+            id=str(uuid.uuid4()),
+            amount=Money(currency_code="GBP", units=12, nanos=500_000_000),
+            direction=direction,  # type: ignore[arg-type]
+            description=description,
+            enrichment_state=expense_pb2.ENRICHMENT_STATE_PENDING,
+        ),
+    )
+
+
+def corrected(user: str, description: str, merchant: str, new: str) -> events_pb2.CategoryCorrected:
+    ts = Timestamp()
+    ts.GetCurrentTime()
+    return events_pb2.CategoryCorrected(
+        event_id=str(uuid.uuid4()), occur_time=ts, user_id=user, expense_id=str(uuid.uuid4()),
+        description=description, merchant=merchant, new_category=new,
+        direction=expense_pb2.DIRECTION_DEBIT,
+    )
+
+
+async def collect(consumer: EventConsumer, count: int, within: float = 60.0) -> list[Event]:
+    events: list[Event] = []
+    deadline = time.monotonic() + within
+    while len(events) < count:
+        assert time.monotonic() < deadline, f"only {len(events)} of {count} events arrived"
+        events += await consumer.consume(max_messages=500, max_wait=0.5)
+    return events
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def engine(
+    migrated_ml_url: str, artifact: Artifact
+) -> AsyncIterator[Engine]:
+    pool = await db.open_pool(DatabaseConfig(url=migrated_ml_url), schema=SCHEMA)
+    try:
+        yield Engine(artifact, pool)
+    finally:
+        await pool.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def migrated_ml_url(new_database: Any) -> str:
+    url: str = new_database("ml")
+    await db.migrate(url, SCHEMA, MIGRATIONS)
+    return url
+
+
+@pytest.fixture
+def topics(kafka_broker: KafkaTestBroker) -> tuple[str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    raw, parsed = f"test.ml.raw.{suffix}", f"test.ml.parsed.{suffix}"
+    kafka_broker.create_topics(raw, dlq_topic(raw), parsed)
+    return raw, parsed
+
+
+def reader(bootstrap: str, topic: str) -> EventConsumer:
+    return EventConsumer(bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}", topics=[topic])
+
+
+async def test_recorded_expenses_are_enriched_in_batches_on_the_parsed_topic(
+    kafka_broker: KafkaTestBroker, engine: Engine, topics: tuple[str, str]
+) -> None:
+    raw, parsed = topics
+    bootstrap = kafka_broker.bootstrap_servers
+    producer = EventProducer(bootstrap)
+    events = [
+        recorded("u-pipe", "CARD PAYMENT TO TESCO STORES 3297 ON 07-11-2024"),
+        recorded("u-pipe", "SQ *ROSIES CAFE 0423 LEEDS GB"),
+        recorded("u-pipe", "ACME LTD SALARY", direction=expense_pb2.DIRECTION_CREDIT),
+        recorded("u-pipe2", "NETFLIX.COM"),
+    ]
+    for e in events:
+        await producer.produce_and_wait(raw, e.user_id, e, event_id=e.event_id)
+    consumer = EventConsumer(bootstrap, group_id=f"ml-{uuid.uuid4().hex[:8]}", topics=[raw])
+    pipeline = EnrichmentPipeline(engine, consumer, producer, parsed_topic=parsed)
+    stop = asyncio.Event()
+    task = asyncio.create_task(pipeline.run(stop))
+    out = reader(bootstrap, parsed)
+    try:
+        got = await collect(out, len(events))
+    finally:
+        stop.set()
+        await task
+        await consumer.close()
+        await out.close()
+        await producer.close_async()
+    by_source = {}
+    for ev in got:
+        msg = ev.decode(events_pb2.ExpenseEnriched)
+        assert ev.key == msg.user_id
+        assert ev.event_id == msg.event_id == enriched_event_id(msg.source_event_id)
+        by_source[msg.source_event_id] = msg
+    assert set(by_source) == {e.event_id for e in events}
+    tesco, cafe, salary, netflix = (by_source[e.event_id] for e in events)
+    assert (tesco.category, tesco.merchant) == ("groceries", "Tesco")
+    assert tesco.category_source == expense_pb2.CATEGORY_SOURCE_RULE
+    assert cafe.category == "dining" and cafe.model_version == engine.version
+    assert cafe.category_source in (
+        expense_pb2.CATEGORY_SOURCE_MODEL, expense_pb2.CATEGORY_SOURCE_SUGGESTED
+    )
+    assert salary.category == "income"
+    assert netflix.category == "subscriptions" and netflix.user_id == "u-pipe2"
+    assert all(m.enrichment_state == expense_pb2.ENRICHMENT_STATE_ENRICHED for m in by_source.values())
+    # The compact record for replays.
+    async with engine.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT count(*) FROM seen_expenses WHERE user_id IN ('u-pipe', 'u-pipe2')"
+        )
+        row = await cur.fetchone()
+    assert row is not None and row[0] == 4
+
+
+async def test_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(
+    kafka_broker: KafkaTestBroker, engine: Engine, topics: tuple[str, str]
+) -> None:
+    raw, parsed = topics
+    bootstrap = kafka_broker.bootstrap_servers
+    producer = EventProducer(bootstrap)
+    good_before = recorded("u-poison", "COSTA COFFEE 43011 LONDON GB")
+    good_after = recorded("u-poison", "SHELL 1234 LEEDS")
+    await producer.produce_and_wait(raw, "u-poison", good_before, event_id=good_before.event_id)
+    poison_id = str(uuid.uuid4())
+    await producer.send_raw_async(
+        raw, b"u-poison", b"\xff\xfe not a protobuf",
+        [("event-id", poison_id.encode()),
+         ("event-type", events_pb2.ExpenseRecorded.DESCRIPTOR.full_name.encode())],
+        event_id=poison_id,
+    )
+    no_description = recorded("u-poison", "   ")
+    await producer.produce_and_wait(raw, "u-poison", no_description,
+                                    event_id=no_description.event_id)
+    await producer.produce_and_wait(raw, "u-poison", good_after, event_id=good_after.event_id)
+    consumer = EventConsumer(bootstrap, group_id=f"ml-{uuid.uuid4().hex[:8]}", topics=[raw])
+    pipeline = EnrichmentPipeline(engine, consumer, producer, parsed_topic=parsed)
+    stop = asyncio.Event()
+    task = asyncio.create_task(pipeline.run(stop))
+    out, dlq = reader(bootstrap, parsed), reader(bootstrap, dlq_topic(raw))
+    try:
+        enriched = await collect(out, 2)
+        dead = await collect(dlq, 2)
+    finally:
+        stop.set()
+        await task
+        for c in (consumer, out, dlq):
+            await c.close()
+        await producer.close_async()
+    sources = {e.decode(events_pb2.ExpenseEnriched).source_event_id for e in enriched}
+    assert sources == {good_before.event_id, good_after.event_id}
+    assert {e.event_id for e in dead} == {poison_id, no_description.event_id}
+    for e in dead:
+        assert e.header(DLQ_SOURCE_TOPIC) == raw
+        assert e.header(DLQ_ERROR)
+
+
+def _spawn_pipeline(bootstrap: str, db_url: str, group: str, raw: str, parsed: str
+                    ) -> subprocess.Popen[str]:
+    env = dict(os.environ)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ml_svc.consumer", "--bootstrap", bootstrap,
+         "--database-url", db_url, "--artifacts-dir", str(SHARED_CACHE_DIR),
+         "--group", group, "--raw-topic", raw, "--parsed-topic", parsed],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.strip() == "ready", line
+    return proc
+
+
+async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_same_event_ids(
+    kafka_broker: KafkaTestBroker, migrated_ml_url: str, artifact: Artifact,
+    topics: tuple[str, str],
+) -> None:
+    raw, parsed = topics
+    bootstrap = kafka_broker.bootstrap_servers
+    group = f"ml-kill-{uuid.uuid4().hex[:8]}"
+    total = 3000
+    producer = EventProducer(bootstrap)
+    sent = [recorded(f"u-kill-{i % 7}", f"SQ *CAFE NUMBER {i} LEEDS") for i in range(total)]
+    for e in sent:
+        producer.produce(raw, e.user_id, e, event_id=e.event_id)
+    await producer.flush_async()
+    await producer.close_async()
+    out = reader(bootstrap, parsed)
+    seen: list[Event] = []
+    try:
+        proc = await asyncio.to_thread(_spawn_pipeline, bootstrap, migrated_ml_url, group, raw,
+                                       parsed)
+        try:
+            # Kill it mid-stream: after some output, long before the end.
+            while len(seen) < 300:
+                seen += await out.consume(max_messages=500, max_wait=0.5)
+                assert proc.poll() is None
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+        assert len(seen) < total, "the pipeline finished before it was killed"
+        proc = await asyncio.to_thread(_spawn_pipeline, bootstrap, migrated_ml_url, group, raw,
+                                       parsed)
+        try:
+            deadline = time.monotonic() + 120
+            while len({e.decode(events_pb2.ExpenseEnriched).source_event_id for e in seen}) < total:
+                assert time.monotonic() < deadline, "not every expense was enriched"
+                seen += await out.consume(max_messages=500, max_wait=0.5)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.to_thread(proc.wait, 30)
+            if proc.stdout:
+                proc.stdout.close()
+    finally:
+        await out.close()
+    ids_by_source: dict[str, set[str]] = {}
+    for e in seen:
+        msg = e.decode(events_pb2.ExpenseEnriched)
+        ids_by_source.setdefault(msg.source_event_id, set()).add(e.event_id or "")
+    assert set(ids_by_source) == {e.event_id for e in sent}
+    # Redelivered ones (if any) were answered with the very same event id: expense_svc dedupes.
+    assert all(len(ids) == 1 for ids in ids_by_source.values())
+    assert all(ids == {enriched_event_id(s)} for s, ids in ids_by_source.items())
+
+
+async def test_feedback_changes_the_next_prediction_for_that_merchant_in_any_form(
+    kafka_broker: KafkaTestBroker, engine: Engine
+) -> None:
+    bootstrap = kafka_broker.bootstrap_servers
+    topic = f"test.ml.feedback.{uuid.uuid4().hex[:8]}"
+    kafka_broker.create_topics(topic, dlq_topic(topic))
+    user, other = f"u-fb-{uuid.uuid4().hex[:6]}", f"u-fb-other-{uuid.uuid4().hex[:6]}"
+    forms = [
+        "SQ *MAYAS NAILS AND BEAUTY 0423 LDN GB",
+        "CARD PAYMENT TO MAYAS NAILS AND BEAUTY ON 07-11-2024",
+        "IZ *MAYAS NAILS AND BEA",
+        "POS DEBIT MAYAS NAILS AND BEAUTY 99 BOSTON MA",
+    ]
+    before = await engine.classify([user] * len(forms), [Item(f) for f in forms])
+    assert {r.category for r in before} == {"personal_care"}
+    producer = EventProducer(bootstrap)
+    fix = corrected(user, forms[0], "Mayas Nails And Beauty", "health")
+    await producer.produce_and_wait(topic, user, fix, event_id=fix.event_id)
+    # The same event again (a redelivery) must not count twice.
+    await producer.produce_and_wait(topic, user, fix, event_id=fix.event_id)
+    await producer.close_async()
+    consumer = EventConsumer(bootstrap, group_id=f"fb-{uuid.uuid4().hex[:8]}", topics=[topic])
+    learner = FeedbackConsumer(engine, consumer)
+    stop = asyncio.Event()
+    task = asyncio.create_task(learner.run(stop))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            after = await engine.classify([user] * len(forms), [Item(f) for f in forms])
+            if all(r.category == "health" for r in after):
+                break
+            assert time.monotonic() < deadline, [r.category for r in after]
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await task
+        await consumer.close()
+    assert {r.source for r in after} <= {Source.MEMORY, Source.SIMILAR_EXPENSE}
+    assert after[0].source is Source.MEMORY
+    # Another user's predictions are untouched.
+    theirs = await engine.classify([other], [Item(forms[0])])
+    assert theirs[0].category == "personal_care"
+    async with engine.pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM corrections WHERE user_id = %s", (user,))
+        row = await cur.fetchone()
+    assert row is not None and row[0] == 1
+
+
