@@ -596,3 +596,64 @@ async def test_bad_input_is_400_naming_the_field(
         for v in d["fieldViolations"]
     ]
     assert violations == [field]
+
+
+# -- budgets from expense_svc ----------------------------------------------------------------
+
+
+async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
+    mesh: Mesh, producer: EventProducer, envoy: httpx.AsyncClient
+) -> None:
+    user = new_user("budgets")
+    this = Month.of(utc_today())
+    for category, units in (("groceries", "300"), ("dining", "100")):
+        resp = await envoy.patch(
+            f"/v1/budgets/{this}/{category}",
+            json={"limit": {"currencyCode": "GBP", "units": units}},
+            headers=mesh.headers(user),
+        )
+        assert resp.status_code == 200, resp.text
+    # Someone else's budget never shows up in this user's figures.
+    resp = await envoy.patch(
+        f"/v1/budgets/{this}/groceries",
+        json={"limit": {"currencyCode": "GBP", "units": "5"}},
+        headers=mesh.headers(new_user("budgets-other")),
+    )
+    assert resp.status_code == 200, resp.text
+    amounts = [Decimal("61.30"), Decimal("18.45")]
+    for a in amounts:
+        e = expense(user, this.first, str(a), "Waitrose", "groceries")
+        await publish(producer, RAW, user, recorded(user, e))
+    spent = sum(amounts, Decimal(0))
+
+    resp = await eventually(
+        lambda: envoy.get(
+            "/v1/insights/summary", params={"month": str(this)}, headers=mesh.headers(user)
+        ),
+        lambda r: (
+            r.status_code == 200
+            and [money(t["spent"]) for t in r.json().get("totals", [])] == [spent]
+        ),
+        what="the summary",
+    )
+    assert "x-finmesh-degraded" not in resp.headers
+    cats = {c["category"]: c for c in resp.json()["categories"]}
+    assert money(cats["groceries"]["budgetLimit"]) == Decimal(300)
+    assert money(cats["groceries"]["budgetRemaining"]) == Decimal(300) - spent
+    assert cats["groceries"]["budgetPercentUsed"] == pytest.approx(float(spent / 3), abs=0.05)
+    # A budget with nothing spent is listed too.
+    assert money(cats["dining"]["spent"]) == 0
+    assert money(cats["dining"]["budgetLimit"]) == Decimal(100)
+    assert money(cats["dining"]["budgetRemaining"]) == Decimal(100)
+
+    forecast = await get(envoy, mesh, user, "/v1/insights/forecast", month=str(this))
+    [total] = forecast["totals"]
+    assert money(total["budgetLimit"]) == Decimal(400)
+    days_left = forecast["daysRemaining"]
+    expected = ((Decimal(400) - spent) / (days_left + 1)).quantize(
+        Decimal("0.01"), rounding="ROUND_FLOOR"
+    )
+    assert money(total["safeToSpendToday"]) == expected
+    fcats = {c["category"]: c for c in forecast["categories"]}
+    assert money(fcats["dining"]["budgetLimit"]) == Decimal(100)
+    assert fcats["groceries"]["overBudget"] is False
