@@ -1,15 +1,16 @@
-"""Serves the built dashboard (``frontend/dist``) and, in local development only, hands out
-sign-in tokens.
+"""Serves the built dashboard (``frontend/dist``), forwards its API calls to Envoy, and, in
+local development only, hands out sign-in tokens.
 
 ``python -m finmesh.devserver`` listens on ``FRONTEND_PORT`` (5173) at ``FINMESH_BIND_HOST``
 (127.0.0.1) and serves:
 
-- ``GET /`` and every other path: the static files of the built app, with ``index.html`` for
-  unknown paths (the app routes on the client). Hashed ``/assets/*`` are cached forever,
-  everything else is revalidated.
-- ``GET /config.json``: ``{"apiBaseUrl", "devTokens"}`` so one build works against any stack.
-  ``apiBaseUrl`` is ``FINMESH_API_URL`` if set, else Envoy (``ENVOY_PORT``) on the host name the
-  browser used. The browser calls Envoy directly; Envoy's CORS policy allows this origin.
+- ``/v1/...`` (any method): forwarded to Envoy at ``127.0.0.1:ENVOY_PORT`` (or
+  ``FINMESH_ENVOY_URL``), streaming both ways, so the browser talks to one origin and needs no
+  CORS. Envoy still verifies every token; this server adds nothing to the request but
+  ``X-Forwarded-For``. Server streams (``/v1/insights:watch``) are passed through chunk by chunk.
+- ``GET /config.json``: ``{"apiBaseUrl", "devTokens"}``. ``apiBaseUrl`` is empty (same origin,
+  through the forwarder) unless ``FINMESH_API_URL`` names an edge for the browser to call
+  directly (then Envoy's CORS policy must allow this origin).
 - ``GET /healthz``: ``{"status": "ok"}``.
 - ``POST /dev/token`` with ``{"user": "alice"}``: ``{"token", "user", "expiresInSeconds"}``, a
   JWT signed with the stack's dev key (the same as ``finmesh token --user alice``).
@@ -18,11 +19,14 @@ sign-in tokens.
   must never be enabled on a shared or public deployment. Requests must be JSON
   (``Content-Type: application/json``) and, when they carry an ``Origin``, come from this
   server's own origin; no CORS headers are sent, so other sites cannot read a token.
+- everything else: the static files of the built app, with ``index.html`` for unknown paths
+  (the app routes on the client). Hashed ``/assets/*`` are cached forever, the rest revalidated.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import logging
 import mimetypes
@@ -47,6 +51,26 @@ log = logging.getLogger("finmesh.devserver")
 DEFAULT_DIST = REPO_ROOT / "frontend" / "dist"
 USER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MAX_BODY_BYTES = 4096
+#: Largest request body forwarded to Envoy (Envoy's own limit is 16 MiB).
+MAX_PROXY_BODY_BYTES = 16 * 1024 * 1024
+#: Socket timeout towards Envoy; WatchInsights sends a heartbeat every ~15 s, imports may take
+#: up to Envoy's 300 s route timeout.
+PROXY_TIMEOUT_SECONDS = 330.0
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
 TOKEN_TTL_SECONDS = 8 * 3600
 
 
@@ -61,7 +85,10 @@ class DevServerConfig:
     keys_dir: Path
     auth: AuthConfig
     dev_tokens: bool = False
-    api_url: str = ""  # empty: Envoy on the host name the browser used
+    #: An edge the browser should call directly (CORS); empty: same origin, forwarded to Envoy.
+    api_url: str = ""
+    #: Where ``/v1/`` is forwarded; empty: ``http://127.0.0.1:<envoy_port>``.
+    envoy_url: str = ""
     token_ttl_seconds: int = TOKEN_TTL_SECONDS
 
 
@@ -84,17 +111,8 @@ def config_from_env(
         auth=stack.auth,
         dev_tokens=env.get("FINMESH_DEV_TOKENS", "") == "1",
         api_url=env.get("FINMESH_API_URL", "").rstrip("/"),
+        envoy_url=env.get("FINMESH_ENVOY_URL", "").rstrip("/"),
     )
-
-
-def _host_name(host_header: str) -> str:
-    """The host name part of a ``Host`` header, or 127.0.0.1 when it is not a plain name."""
-    name = urlsplit(f"//{host_header}").hostname or ""
-    if re.fullmatch(r"[A-Za-z0-9.-]{1,253}", name):
-        return name
-    if ":" in name:  # IPv6
-        return f"[{name}]"
-    return "127.0.0.1"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -133,11 +151,6 @@ class Handler(BaseHTTPRequestHandler):
             {"Cache-Control": "no-store"},
         )
 
-    def _api_base(self) -> str:
-        if self.cfg.api_url:
-            return self.cfg.api_url
-        return f"http://{_host_name(self.headers.get('Host', ''))}:{self.cfg.envoy_port}"
-
     # -- GET / HEAD ---------------------------------------------------------------------
     def do_HEAD(self) -> None:
         self._get(head=True)
@@ -147,10 +160,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _get(self, head: bool) -> None:
         path = urlsplit(self.path).path
-        if path == "/healthz":
+        if path.startswith("/v1/"):
+            self._proxy()
+        elif path == "/healthz":
             self._json(200, {"status": "ok"})
         elif path == "/config.json":
-            self._json(200, {"apiBaseUrl": self._api_base(), "devTokens": self.cfg.dev_tokens})
+            self._json(200, {"apiBaseUrl": self.cfg.api_url, "devTokens": self.cfg.dev_tokens})
         elif path.startswith("/dev/"):
             self._json(404, {"error": "not found"})
         else:
@@ -181,13 +196,78 @@ class Handler(BaseHTTPRequestHandler):
         if target == index:
             headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                f"connect-src 'self' {self._api_base()}; frame-ancestors 'none'; base-uri 'none'"
+                f"connect-src 'self' {self.cfg.api_url}; frame-ancestors 'none'; base-uri 'none'"
             )
         self._send(200, target.read_bytes(), ctype, headers, head=head)
+
+    # -- /v1/ → Envoy --------------------------------------------------------------------
+    def do_PATCH(self) -> None:
+        self._proxy_or_404()
+
+    def do_PUT(self) -> None:
+        self._proxy_or_404()
+
+    def do_DELETE(self) -> None:
+        self._proxy_or_404()
+
+    def _proxy_or_404(self) -> None:
+        if urlsplit(self.path).path.startswith("/v1/"):
+            self._proxy()
+        else:
+            self._json(404, {"error": "not found"})
+
+    def _proxy(self) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or "0")
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_PROXY_BODY_BYTES:
+            self._json(413, {"code": 8, "message": "request body too large", "details": []})
+            return
+        body = self.rfile.read(length) if length else None
+        target = urlsplit(self.cfg.envoy_url or f"http://127.0.0.1:{self.cfg.envoy_port}")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers["X-Forwarded-For"] = self.client_address[0]
+        conn = http.client.HTTPConnection(
+            target.hostname or "127.0.0.1", target.port or 80, timeout=PROXY_TIMEOUT_SECONDS
+        )
+        try:
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+        except OSError as exc:
+            conn.close()
+            log.warning("edge unreachable: %s", exc)
+            self._json(503, {"code": 14, "message": "the finmesh edge is unreachable"})
+            return
+        try:
+            self.send_response(resp.status, resp.reason)
+            for k, v in resp.getheaders():
+                if k.lower() not in HOP_BY_HOP:
+                    self.send_header(k, v)
+            declared = resp.getheader("Content-Length")
+            if declared is not None:
+                self.send_header("Content-Length", declared)
+            # HTTP/1.0 framing: a body without a length ends when the connection closes,
+            # which is how a server stream (WatchInsights) is passed on chunk by chunk.
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            if self.command == "HEAD":
+                return
+            while chunk := resp.read1(65536):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the browser went away (e.g. it cancelled the watch)
+        finally:
+            conn.close()
 
     # -- POST ---------------------------------------------------------------------------
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
+        if path.startswith("/v1/"):
+            self._proxy()
+            return
         if path != "/dev/token" or not self.cfg.dev_tokens:
             self._json(404, {"error": "not found"})
             return

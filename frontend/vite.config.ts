@@ -17,7 +17,18 @@ export default defineConfig({
   },
   // JSX without @vitejs/plugin-react: esbuild's automatic runtime.
   esbuild: { jsx: "automatic" },
-  server: { port: 5173, strictPort: true, fs: { allow: [here("..")] } },
+  // `npm run dev` (hot reload) on :5174 next to a running stack: the API goes to Envoy,
+  // sign-in and config to finmesh.devserver on :5173.
+  server: {
+    port: 5174,
+    strictPort: true,
+    fs: { allow: [here("..")] },
+    proxy: {
+      "/v1": process.env.FINMESH_ENVOY_URL ?? "http://127.0.0.1:8080",
+      "/dev": "http://127.0.0.1:5173",
+      "/config.json": "http://127.0.0.1:5173",
+    },
+  },
   build: { outDir: "dist", emptyOutDir: true, sourcemap: true, target: "es2022" },
   test: {
     environment: "jsdom",

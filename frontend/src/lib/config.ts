@@ -1,14 +1,14 @@
 // Runtime configuration from the server that serves the app (finmesh.devserver's
 // /config.json), so one build works against any stack.
 export interface AppConfig {
-  /** Where the JSON API (Envoy) is, e.g. "http://127.0.0.1:8080". */
+  /** Where the JSON API is: this origin (forwarded to Envoy by the server) or an edge URL. */
   apiBaseUrl: string;
   /** Whether POST /dev/token is enabled (local dev only). */
   devTokens: boolean;
 }
 
 export async function loadConfig(): Promise<AppConfig> {
-  const fallback: AppConfig = { apiBaseUrl: `${location.protocol}//${location.hostname}:8080`, devTokens: false };
+  const fallback: AppConfig = { apiBaseUrl: location.origin, devTokens: false };
   try {
     const res = await fetch("/config.json", { cache: "no-store" });
     if (!res.ok) return fallback;
