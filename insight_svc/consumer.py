@@ -37,7 +37,7 @@ from google.protobuf.message import Message
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
 from finmesh import db
-from finmesh.kafka import Event, EventConsumer, EventProducer, PermanentError
+from finmesh.kafka import Event, EventProducer, PermanentError
 from insight_svc import detect, insights, recurring, repository
 from insight_svc.model import DEBIT, Txn, to_money, utc_today
 
@@ -129,8 +129,14 @@ class Projector:
         event_id = event.event_id or f"{event.topic}:{event.partition}:{event.offset}"
         try:
             async with self._pool.connection() as conn:
+                # A redelivered event changes nothing; detection below still runs.
                 if await repository.mark_processed(conn, event_id, CONSUMER):
-                    await repository.apply_expense(conn, user_id, expense, version, deleted=deleted)
+                    if deleted and not expense.HasField("date"):
+                        await repository.mark_deleted(conn, user_id, expense.id, version)
+                    else:
+                        await repository.apply_expense(
+                            conn, user_id, expense, version, deleted=deleted
+                        )
         except repository.BadExpenseEvent as exc:
             raise PermanentError(str(exc)) from exc
         if not deleted:
@@ -238,10 +244,3 @@ class Projector:
             if change is not None and change.new_amount > change.previous_amount:
                 found.append(insights.price_rise(user_id, now, s))
         return found
-
-
-async def run(
-    consumer: EventConsumer, projector: Projector, stop: asyncio.Event
-) -> None:  # pragma: no cover - thin loop, exercised through the mesh tests
-    """Consume until ``stop`` is set."""
-    await consumer.run(projector.handle, stop=stop, max_wait=0.5)

@@ -150,6 +150,19 @@ async def apply_expense(
     return await cur.fetchone() is not None
 
 
+async def mark_deleted(
+    conn: Conn, user_id: str, expense_id: str, version_time: dt.datetime
+) -> bool:
+    """Tombstone a projected expense (a deletion event without the expense's snapshot).
+    Returns True if the row existed and was not newer."""
+    cur = await conn.execute(
+        "UPDATE expenses SET deleted = true, version_time = %s "
+        "WHERE user_id = %s AND expense_id = %s AND version_time <= %s RETURNING 1",
+        (version_time, user_id, expense_id, version_time),
+    )
+    return await cur.fetchone() is not None
+
+
 async def apply_enrichment(
     conn: Conn,
     user_id: str,

@@ -657,3 +657,30 @@ async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
     fcats = {c["category"]: c for c in forecast["categories"]}
     assert money(fcats["dining"]["budgetLimit"]) == Decimal(100)
     assert fcats["groceries"]["overBudget"] is False
+
+
+async def test_a_deletion_without_the_expense_snapshot_still_removes_it(
+    mesh: Mesh, producer: EventProducer, envoy: httpx.AsyncClient
+) -> None:
+    user = new_user("bare-delete")
+    month = Month.of(utc_today()).add(-1)
+    keep = expense(user, month.first, "10.00", "Boots", "health")
+    drop = expense(user, month.first, "99.00", "Boots", "health")
+    await publish(producer, RAW, user, recorded(user, keep), recorded(user, drop))
+    bare = events_pb2.ExpenseDeleted(
+        event_id=str(uuid.uuid4()),
+        occur_time=ts(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)),
+        user_id=user,
+        expense_id=drop.id,
+    )
+    await publish(producer, RAW, user, bare)
+    sentinel = expense(user, month.first, "0.01", "Sentinel", "other")
+    await publish(producer, RAW, user, recorded(user, sentinel))
+    body = await eventually(
+        lambda: get(envoy, mesh, user, "/v1/insights/summary", month=str(month)),
+        lambda b: any(m["merchant"] == "Sentinel" for m in b.get("topMerchants", [])),
+        what="the sentinel",
+    )
+    [total] = body["totals"]
+    assert money(total["spent"]) == Decimal("10.01")
+    assert total["expenseCount"] == 2
