@@ -18,6 +18,8 @@ MAX_AMOUNT = Decimal(10) ** 11
 """Exclusive upper bound: the database stores numeric(20, 9), i.e. 11 integer digits."""
 MAX_DECIMAL_PLACES = 9
 """google.type.Money nanos."""
+MAX_TEXT_CHARS = 40
+"""Longer cells are not amounts; the cap also bounds the regular expressions' work."""
 
 _AMOUNT_RE = re.compile(
     r"""
@@ -69,9 +71,11 @@ def guess_decimal_comma(values: Iterable[str], *, default: bool) -> bool:
 
 def parse_amount(text: str, *, decimal_comma: bool = False) -> Amount:
     """Parse one amount cell; raises `LineProblem` naming the value when it is not a number."""
-    cleaned = text.translate(_SPACES).strip()
+    cleaned = " ".join(text.translate(_SPACES).split())
     if not cleaned:
         raise LineProblem("amount is empty")
+    if len(cleaned) > MAX_TEXT_CHARS:
+        raise LineProblem(f"amount {cleaned[:MAX_TEXT_CHARS]!r}... is not a number")
     negative = False
     if cleaned.startswith("(") and cleaned.endswith(")"):
         negative = True

@@ -157,8 +157,14 @@ def find_layout(raw_lines: Sequence[str]) -> _Layout | None:
     return headerless[1] if headerless is not None else None
 
 
-def _read_rows(lines: Sequence[str], delimiter: str) -> list[tuple[int, list[str]]]:
-    """(first physical line number, cells) for each non-blank record."""
+def _read_rows(
+    lines: Sequence[str], delimiter: str, problems: list[tuple[int, str]] | None = None
+) -> list[tuple[int, list[str]]]:
+    """(first physical line number, cells) for each non-blank record.
+
+    Records the csv module cannot read (a field over its size limit) go to `problems` as
+    (line number, reason).
+    """
     reader = csv.reader(lines, delimiter=delimiter, skipinitialspace=True)
     rows: list[tuple[int, list[str]]] = []
     previous = 0
@@ -167,7 +173,9 @@ def _read_rows(lines: Sequence[str], delimiter: str) -> list[tuple[int, list[str
             row = next(reader)
         except StopIteration:
             break
-        except csv.Error:
+        except csv.Error as exc:
+            if problems is not None:
+                problems.append((previous + 1, f"not a valid CSV line: {exc}"))
             previous = reader.line_num
             continue
         start, previous = previous + 1, reader.line_num
@@ -341,20 +349,25 @@ class _Pending:
 def _parse_rows(
     raw_lines: Sequence[str], layout: _Layout, *, locale: str | None, default_currency: str
 ) -> ParseResult:
+    problems: list[tuple[int, str]] = []
     rows = [
         (line, row)
-        for line, row in _read_rows(raw_lines, layout.delimiter)
+        for line, row in _read_rows(raw_lines, layout.delimiter, problems)
         if line >= layout.first_data_line
         and not (layout.header is not None and [c.strip() for c in row] == layout.header)
     ]
     collector = LineCollector(default_currency=default_currency)
+    for line, reason in problems:
+        if line >= layout.first_data_line:
+            collector.error(line, reason, raw_lines[line - 1] if line <= len(raw_lines) else "")
     cell = _cell
 
     default_order: DateOrder = "MDY" if layout.us_bank else locales.date_order(locale)
     order = infer_order((cell(row, layout.date) for _, row in rows), default=default_order)
     decimal_comma = guess_decimal_comma(
         (cell(row, index) for _, row in rows for index in layout.amount_columns),
-        default=locales.decimal_comma(locale) if locale else layout.delimiter == ";",
+        # a `;` delimiter is the European convention that goes with a decimal comma
+        default=layout.delimiter == ";" or locales.decimal_comma(locale),
     )
     needed = max(
         index

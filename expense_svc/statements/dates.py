@@ -20,6 +20,8 @@ DateOrder = Literal["DMY", "MDY"]
 
 MIN_YEAR = 1900
 MAX_YEAR = 2100
+MAX_TEXT_CHARS = 48
+"""Longer cells are not dates; the cap also bounds the regular expressions' work."""
 
 # an optional time after the date: "T10:12:13Z", " 10:12", ", 10:12 PM", " at 10:12"
 _TIME = (
@@ -67,7 +69,7 @@ def infer_order(values: Iterable[str], *, default: DateOrder) -> DateOrder:
     """The day/month order for a whole file, from the dates that can only be read one way."""
     dmy = mdy = 0
     for text in values:
-        match = _NUMERIC.match(text.strip())
+        match = _NUMERIC.match(text.strip()) if len(text) <= MAX_TEXT_CHARS else None
         if match is None:
             continue
         first, second = int(match[1]), int(match[3])
@@ -82,8 +84,8 @@ def infer_order(values: Iterable[str], *, default: DateOrder) -> DateOrder:
 
 def looks_like_date(text: str) -> bool:
     """Cheap shape check, used to find the date column of a headerless CSV."""
-    text = text.strip()
-    return bool(
+    text = " ".join(text.split())
+    return len(text) <= MAX_TEXT_CHARS and bool(
         _NUMERIC.match(text)
         or _ISO.match(text)
         or _COMPACT.match(text)
@@ -94,9 +96,11 @@ def looks_like_date(text: str) -> bool:
 
 def parse_date(text: str, *, order: DateOrder) -> datetime.date:
     """Parse one date; raises `LineProblem` naming the value when it is not a date."""
-    value = text.strip()
+    value = " ".join(text.split())
     if not value:
         raise LineProblem("date is empty")
+    if len(value) > MAX_TEXT_CHARS:
+        raise LineProblem(f"date {value[:MAX_TEXT_CHARS]!r}... is not a date")
     year: int
     month: int
     day: int

@@ -89,7 +89,7 @@ def _build(records: list[_Record], *, locale: str | None, default_currency: str)
     )
     decimal_comma = guess_decimal_comma(
         (r.fields.get("T") or r.fields.get("U") or "" for r in transactions),
-        default=locales.decimal_comma(locale) if locale else False,
+        default=locales.decimal_comma(locale),
     )
     for record in records:
         content = " | ".join(record.lines)

@@ -879,3 +879,109 @@ def test_dates_that_are_not_dates(text: str) -> None:
 def test_line_error_is_a_value_object() -> None:
     assert LineError(3, "amount is zero") == LineError(3, "amount is zero", "")
     assert re.fullmatch(r"line 3: amount is zero", str(LineError(3, "amount is zero")))
+
+
+# --- robustness -------------------------------------------------------------------------------
+
+
+def test_a_field_too_large_for_csv_is_a_line_error_not_a_silent_drop() -> None:
+    data = b"Date,Description,Amount\n01/03/2024," + b"a" * 200_000 + b",-1.00\n02/03/2024,OK,-2\n"
+    result = parse(data)
+    assert rows(result) == [(3, "2024-03-02", "2", "DEBIT", "OK")]
+    assert [error.line_number for error in result.errors] == [2]
+    assert "not a valid CSV line" in result.errors[0].reason
+
+
+def test_absurdly_long_cells_are_rejected_as_values() -> None:
+    data = (
+        b"Date,Description,Amount\n"
+        + b"01/03/2024,SPACES,1"
+        + b" " * 20_000
+        + b"x\n"
+        + b"01/03/2024"
+        + b" " * 20_000
+        + b"x,LONG DATE,-1.00\n"
+        + b"02/03/2024,OK,-2.00\n"
+    )
+    result = parse(data)
+    assert [line.line_number for line in result.lines] == [4]
+    assert [error.line_number for error in result.errors] == [2, 3]
+    assert result.errors[0].reason.startswith("amount ")
+    assert result.errors[1].reason.startswith("date ")
+
+
+def test_semicolon_file_reads_ambiguous_amounts_with_a_decimal_comma() -> None:
+    data = b"Date;Description;Amount\n01.03.2024;Miete;-1.234\n02.03.2024;Kaffee;-3\n"
+    result = parse(data, locale="en_GB")
+    assert [line.amount for line in result.lines] == [Decimal("1234"), Decimal("3")]
+
+
+def test_amex_file_name_marks_positive_as_charge() -> None:
+    data = (
+        b"Date,Description,Amount\n"
+        b"02/03/2024,PAYMENT RECEIVED - THANK YOU,-400.00\n"
+        b"03/03/2024,REFUND BRITISH AIRWAYS,-120.00\n"
+        b"04/03/2024,PRET A MANGER,4.20\n"
+    )
+    by_name = parse(data, filename="amex-activity.csv")
+    assert [line.direction for line in by_name.lines] == ["CREDIT", "CREDIT", "DEBIT"]
+    # without the hint, mostly-negative amounts read as a bank account (negative = out)
+    plain = parse(data, filename="activity.csv")
+    assert [line.direction for line in plain.lines] == ["DEBIT", "DEBIT", "CREDIT"]
+
+
+def test_ofx_with_two_statements_keeps_each_currency_and_account() -> None:
+    statement = (
+        "<STMTRS><CURDEF>{cur}<BANKACCTFROM><ACCTID>{acct}</BANKACCTFROM><BANKTRANLIST>"
+        "<STMTTRN><TRNTYPE>POS<DTPOSTED>20240302<TRNAMT>-1.00<FITID>F1<NAME>SHOP</STMTTRN>"
+        "</BANKTRANLIST></STMTRS>"
+    )
+    data = (
+        "OFXHEADER:100\n\n<OFX><BANKMSGSRSV1>\n"
+        + statement.format(cur="GBP", acct="1")
+        + "\n"
+        + statement.format(cur="EUR", acct="2")
+        + "\n</BANKMSGSRSV1></OFX>\n"
+    ).encode()
+    first, second = parse(data, currency="USD").lines
+    assert (first.line_number, first.currency) == (4, "GBP")
+    assert (second.line_number, second.currency) == (5, "EUR")
+    assert first.fitid == second.fitid == "F1"
+    assert first.dedupe_key != second.dedupe_key
+
+
+def test_qif_u_amount_is_used_when_t_is_missing() -> None:
+    data = b"!Type:Bank\nD01/03/2024\nU-1,234.50\nPRENT\n^\n"
+    assert rows(parse(data)) == [(2, "2024-03-01", "1234.50", "DEBIT", "RENT")]
+
+
+def test_mutated_statements_never_raise_anything_but_a_format_error() -> None:
+    """Corrupt every fixture in many small ways: a bad file is a 400, never a 500."""
+    rng = random.Random(7)
+    originals = [(DATA / name).read_bytes() for name in FIXTURES]
+    alphabet = b"0123456789,;.\"'\n\r\t<>/-()$ CRDTabc^!\xa3\xff"
+    outcomes = {"parsed": 0, "refused": 0}
+    for _ in range(600):
+        data = bytearray(rng.choice(originals))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(data) + 1)
+            choice = rng.random()
+            if choice < 0.3:
+                del data[at : at + rng.randint(1, 20)]
+            elif choice < 0.7:
+                data[at:at] = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 5)))
+            else:
+                data = data[:at]
+        hint = rng.choice([None, "csv", "ofx", "qif"])
+        try:
+            result = parse(bytes(data), hint=hint, locale=rng.choice([None, "en_US", "de_DE"]))
+        except StatementFormatError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["parsed"] += 1
+        for line in result.lines:
+            assert line.amount > 0
+            assert line.direction in ("DEBIT", "CREDIT")
+            assert line.description
+            assert len(line.currency) == 3
+    assert outcomes["parsed"] > 100 and outcomes["refused"] > 10, outcomes
