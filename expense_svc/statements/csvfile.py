@@ -86,6 +86,7 @@ _INDICATOR_VALUES: dict[str, Direction] = {
 _AMEX_COLUMNS = frozenset({"card member", "extended details", "appears on your statement as"})
 _US_COLUMNS = frozenset({"running bal", "check or slip", "post date"}) | _AMEX_COLUMNS
 _HEADER_SYMBOL_CURRENCY = {"£": "GBP", "€": "EUR"}
+_CENTS = re.compile(r"\d[.,]\d{2}(?!\d)")
 _BALANCE_LINE = re.compile(
     r"^(beginning|opening|ending|closing|starting)\s+balance|^balance\s+(brought|carried)"
     r"|^(brought|carried)\s+forward",
@@ -297,16 +298,22 @@ def _from_values(rows: list[tuple[int, list[str]]], delimiter: str) -> tuple[int
     data = rows[first:]
     if sum(map(looks_like_date, column(data, date))) < 0.8 * len(data):
         return None
+    numeric = [
+        index
+        for index in range(width)
+        if index != date and sum(map(_is_amount, column(data, index))) >= 0.8 * len(data)
+    ]
+    if not numeric:
+        return None
+    # money has cents: prefer "12.50" columns over reference numbers that also parse
     amount = next(
         (
             index
-            for index in range(width)
-            if index != date and sum(map(_is_amount, column(data, index))) >= 0.8 * len(data)
+            for index in numeric
+            if sum(bool(_CENTS.search(value)) for value in column(data, index)) >= 0.5 * len(data)
         ),
-        None,
+        numeric[0],
     )
-    if amount is None:
-        return None
     wordiness = {
         index: sum(sum(ch.isalpha() for ch in value) for value in column(data, index)) / len(data)
         for index in range(width)
@@ -376,7 +383,7 @@ def _parse_rows(
     )
     pending: list[_Pending] = []
     for line_number, row in rows:
-        content = layout.delimiter.join(row)
+        content = raw_lines[line_number - 1]
         try:
             if len(row) <= needed:
                 raise LineProblem(f"expected at least {needed + 1} columns, found {len(row)}")

@@ -94,6 +94,19 @@ def test_hsbc_headerless_file_is_read_from_its_values() -> None:
     ]
 
 
+def test_headerless_file_prefers_the_money_column_over_a_reference_number() -> None:
+    data = (
+        b"01/03/2024,100234,TESCO STORES,-12.50\n"
+        b"02/03/2024,100235,SALARY ACME,2000.00\n"
+        b"13/03/2024,100236,BOOTS,-3.99\n"
+    )
+    assert rows(parse(data)) == [
+        (1, "2024-03-01", "12.50", "DEBIT", "TESCO STORES"),
+        (2, "2024-03-02", "2000.00", "CREDIT", "SALARY ACME"),
+        (3, "2024-03-13", "3.99", "DEBIT", "BOOTS"),
+    ]
+
+
 def test_lloyds_debit_and_credit_columns_with_quoted_comma() -> None:
     result = parse("lloyds.csv")
     assert rows(result) == [
