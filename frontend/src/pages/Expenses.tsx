@@ -248,8 +248,10 @@ function ExpenseRow(props: {
       <tr data-testid="expense-row" data-id={e.id} data-enrichment={e.enrichmentState}>
         <td data-label="Date">{formatDate(e.date, props.locale)}</td>
         <td data-label="Description">
-          <div className="desc">{e.merchant || e.description}</div>
-          {e.merchant && e.description && e.merchant !== e.description && <div className="muted small">{e.description}</div>}
+          <div>
+            <div className="desc">{e.merchant || e.description}</div>
+            {e.merchant && e.description && e.merchant !== e.description && <div className="muted small">{e.description}</div>}
+          </div>
         </td>
         <td data-label="Category">
           <CategoryCell expense={e} categories={categories} busy={props.busy} onChange={props.onCategory} />
