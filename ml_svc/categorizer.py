@@ -91,10 +91,7 @@ def _similar(key: str, text: str, memory: UserMemory) -> tuple[Correction, float
     for c in memory.corrections:
         if key and c.key:
             short, long_ = sorted((key, c.key), key=len)
-            if len(short) >= 5 and long_.startswith(short):
-                score = 95.0
-            else:
-                score = fuzz.ratio(key, c.key)
+            score = 95.0 if len(short) >= 5 and long_.startswith(short) else fuzz.ratio(key, c.key)
         else:
             score = fuzz.token_set_ratio(text, c.text)
         if score >= SIMILARITY_THRESHOLD and (best is None or score > best[1]):
@@ -177,20 +174,37 @@ class Categorizer:
             for k in keys:
                 if k in memory.exact:
                     name = memory.merchants.get(k) or merchant
-                    return Result(memory.exact[k], 1.0, name, Source.MEMORY,
-                                  f"you filed {name or k} as {memory.exact[k]}", True)
+                    return Result(
+                        memory.exact[k],
+                        1.0,
+                        name,
+                        Source.MEMORY,
+                        f"you filed {name or k} as {memory.exact[k]}",
+                        True,
+                    )
             similar = _similar(key, norm.text, memory)
             if similar is not None:
                 c, score = similar
-                return Result(c.category, round(score / 100, 3), merchant or c.merchant,
-                              Source.SIMILAR_EXPENSE,
-                              f"like {c.merchant or c.key}, which you filed as {c.category}", True)
+                return Result(
+                    c.category,
+                    round(score / 100, 3),
+                    merchant or c.merchant,
+                    Source.SIMILAR_EXPENSE,
+                    f"like {c.merchant or c.key}, which you filed as {c.category}",
+                    True,
+                )
         rule = match_rule(item.description.upper(), direction)
         if rule is not None:
             return Result(rule.category, 0.97, merchant, Source.RULE, rule.explanation, True)
         if hit is not None and (direction == DEBIT or _is_refund(item, hit)):
-            return Result(hit.category, 0.95, hit.merchant, Source.DICTIONARY,
-                          f"{hit.merchant} is a known {hit.category} merchant", True)
+            return Result(
+                hit.category,
+                0.95,
+                hit.merchant,
+                Source.DICTIONARY,
+                f"{hit.merchant} is a known {hit.category} merchant",
+                True,
+            )
         return None
 
 

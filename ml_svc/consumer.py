@@ -29,6 +29,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
+from finance.ml.v1 import categorizer_service_pb2 as ml_pb2
 from finmesh.kafka import Event, EventConsumer, EventProducer, PermanentError
 from ml_svc import repository
 from ml_svc.categorizer import Item, Result
@@ -130,7 +131,7 @@ def enriched(job: Job, result: Result, now: Timestamp) -> events_pb2.ExpenseEnri
         model_version=result.model_version,
         explanation=result.explanation,
         alternatives=[
-            {"category": c, "confidence": p} for c, p in result.alternatives  # type: ignore[misc]
+            ml_pb2.CategoryScore(category=c, confidence=p) for c, p in result.alternatives
         ],
         enrichment_state=expense_pb2.ENRICHMENT_STATE_ENRICHED,
     )

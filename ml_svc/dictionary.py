@@ -32,28 +32,55 @@ def _rule(name: str, category: str, pattern: str, direction: str | None, why: st
 
 
 RULES: tuple[Rule, ...] = (
-    _rule("bank_fee", "fees",
-          r"\b(?:OVERDRAFT (?:FEE|INTEREST|CHARGE)|UNARRANGED OD|ARRANGED OVERDRAFT|"
-          r"NON[- ]STERLING (?:TRANSACTION |CASH )?FEE|FOREIGN TRANSACTION FEE|"
-          r"INTL TRANSACTION FEE|ATM FEE|MONTHLY (?:ACCOUNT|MAINTENANCE|SERVICE) FEE|"
-          r"UNPAID ITEM|RETURNED ITEM FEE|NSF FEE|LATE (?:PAYMENT )?FEE|CASH ADVANCE FEE|"
-          r"INTEREST CHARGED?\b|PURCHASE INTEREST|ANNUAL (?:CARD )?FEE|PACKAGED ACCOUNT FEE|"
-          r"ACCOUNT SERVICE CHARGE)",
-          "debit", "a bank fee or interest charged"),
-    _rule("atm", "transfers",
-          r"\b(?:ATM|CASH WITHDRAWAL|CASH MACHINE|ATM W/D|CASHPOINT)\b", "debit",
-          "cash from a cash machine"),
-    _rule("salary", "income",
-          r"\b(?:SALARY|PAYROLL|WAGES|DIRECT DEP|DIRECT DEPOSIT|PAYCHECK)\b", "credit",
-          "salary or wages"),
-    _rule("interest_in", "income",
-          r"\b(?:INTEREST (?:PAID|EARNED|CREDIT|PAYMENT)|GROSS INTEREST|CREDIT INTEREST|"
-          r"SAVINGS INTEREST)\b", "credit", "interest received"),
-    _rule("tax_refund", "income",
-          r"\b(?:TAX REFUND|HMRC REFUND|TREAS 310|DWP|CHILD BENEFIT|UNIVERSAL CREDIT|"
-          r"STATE PENSION)\b", "credit", "a tax refund or benefit"),
-    _rule("council_tax", "housing",
-          r"\b(?:COUNCIL TAX|CTAX|PROPERTY TAX)\b", "debit", "council or property tax"),
+    _rule(
+        "bank_fee",
+        "fees",
+        r"\b(?:OVERDRAFT (?:FEE|INTEREST|CHARGE)|UNARRANGED OD|ARRANGED OVERDRAFT|"
+        r"NON[- ]STERLING (?:TRANSACTION |CASH )?FEE|FOREIGN TRANSACTION FEE|"
+        r"INTL TRANSACTION FEE|ATM FEE|MONTHLY (?:ACCOUNT|MAINTENANCE|SERVICE) FEE|"
+        r"UNPAID ITEM|RETURNED ITEM FEE|NSF FEE|LATE (?:PAYMENT )?FEE|CASH ADVANCE FEE|"
+        r"INTEREST CHARGED?\b|PURCHASE INTEREST|ANNUAL (?:CARD )?FEE|PACKAGED ACCOUNT FEE|"
+        r"ACCOUNT SERVICE CHARGE)",
+        "debit",
+        "a bank fee or interest charged",
+    ),
+    _rule(
+        "atm",
+        "transfers",
+        r"\b(?:ATM|CASH WITHDRAWAL|CASH MACHINE|ATM W/D|CASHPOINT)\b",
+        "debit",
+        "cash from a cash machine",
+    ),
+    _rule(
+        "salary",
+        "income",
+        r"\b(?:SALARY|PAYROLL|WAGES|DIRECT DEP|DIRECT DEPOSIT|PAYCHECK)\b",
+        "credit",
+        "salary or wages",
+    ),
+    _rule(
+        "interest_in",
+        "income",
+        r"\b(?:INTEREST (?:PAID|EARNED|CREDIT|PAYMENT)|GROSS INTEREST|CREDIT INTEREST|"
+        r"SAVINGS INTEREST)\b",
+        "credit",
+        "interest received",
+    ),
+    _rule(
+        "tax_refund",
+        "income",
+        r"\b(?:TAX REFUND|HMRC REFUND|TREAS 310|DWP|CHILD BENEFIT|UNIVERSAL CREDIT|"
+        r"STATE PENSION)\b",
+        "credit",
+        "a tax refund or benefit",
+    ),
+    _rule(
+        "council_tax",
+        "housing",
+        r"\b(?:COUNCIL TAX|CTAX|PROPERTY TAX)\b",
+        "debit",
+        "council or property tax",
+    ),
 )
 
 
@@ -67,15 +94,64 @@ def match_rule(upper_text: str, direction: str) -> Rule | None:
 
 
 GENERIC_TOKENS = frozenset(
-    t for words in LOCAL_WORDS.values() for w in words for t in merchant_key(w).split() if len(t) > 2
+    t
+    for words in LOCAL_WORDS.values()
+    for w in words
+    for t in merchant_key(w).split()
+    if len(t) > 2
 ) | frozenset(
-    "office home food foods mobile services service group company centre center shop shops "
-    "store stores market royal city national international global direct online uk usa "
-    "pay payment payments".split()
+    [
+        "office",
+        "home",
+        "food",
+        "foods",
+        "mobile",
+        "services",
+        "service",
+        "group",
+        "company",
+        "centre",
+        "center",
+        "shop",
+        "shops",
+        "store",
+        "stores",
+        "market",
+        "royal",
+        "city",
+        "national",
+        "international",
+        "global",
+        "direct",
+        "online",
+        "uk",
+        "usa",
+        "pay",
+        "payment",
+        "payments",
+    ]
 )
 _GENERIC_KEYS = frozenset(merchant_key(w) for words in LOCAL_WORDS.values() for w in words) | {
-    "the", "store", "shop", "market", "online", "payment", "purchase", "card", "bill", "cafe",
-    "restaurant", "bar", "pub", "taxi", "hotel", "parking", "pharmacy", "gas", "fuel", "rent",
+    "the",
+    "store",
+    "shop",
+    "market",
+    "online",
+    "payment",
+    "purchase",
+    "card",
+    "bill",
+    "cafe",
+    "restaurant",
+    "bar",
+    "pub",
+    "taxi",
+    "hotel",
+    "parking",
+    "pharmacy",
+    "gas",
+    "fuel",
+    "rent",
 }
 
 

@@ -88,12 +88,12 @@ class Engine:
     async def start(cls, pool: AsyncConnectionPool[Any], artifacts_dir: Path) -> Engine:
         async with pool.connection() as conn:
             corrections = await repository.training_corrections(conn, CORRECTION_WEIGHT)
-        artifact = await asyncio.to_thread(
-            load_or_train, artifacts_dir, corrections=corrections
-        )
+        artifact = await asyncio.to_thread(load_or_train, artifacts_dir, corrections=corrections)
         log.info(
             "serving model %s (held-out accuracy %.3f, macro-F1 %.3f)",
-            artifact.version, artifact.metrics.accuracy, artifact.metrics.macro_f1,
+            artifact.version,
+            artifact.metrics.accuracy,
+            artifact.metrics.macro_f1,
         )
         return cls(artifact, pool)
 
@@ -101,9 +101,7 @@ class Engine:
     def version(self) -> str:
         return self.artifact.version
 
-    async def classify(
-        self, user_ids: Sequence[str], items: Sequence[Item]
-    ) -> list[Result]:
+    async def classify(self, user_ids: Sequence[str], items: Sequence[Item]) -> list[Result]:
         """Classify ``items[i]`` for ``user_ids[i]`` with each user's memory."""
         async with self.pool.connection() as conn:
             memories = await repository.load_memories(conn, user_ids)
@@ -123,8 +121,11 @@ class Engine:
         when known) and the description's, so any later form of either finds it."""
         dictionary = self.artifact.categorizer.dictionary
         norm = normalize(description)
-        keys = [resolve_key(norm, dictionary, merchant) if merchant else "",
-                resolve_key(norm, dictionary), merchant_key(merchant) if merchant else ""]
+        keys = [
+            resolve_key(norm, dictionary, merchant) if merchant else "",
+            resolve_key(norm, dictionary),
+            merchant_key(merchant) if merchant else "",
+        ]
         return tuple(k for k in dict.fromkeys(keys) if k)
 
     async def record_correction(self, event: events_pb2.CategoryCorrected) -> bool:

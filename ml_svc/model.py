@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
+from scipy import sparse  # type: ignore[import-untyped]
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -46,9 +46,7 @@ class TextModel:
     _feature_names: Any = field(default=None, repr=False)
 
     def features(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return sparse.hstack(
-            [self.word.transform(texts), self.char.transform(texts)], format="csr"
-        )
+        return sparse.hstack([self.word.transform(texts), self.char.transform(texts)], format="csr")
 
     def logits(self, texts: Sequence[str]) -> FloatArray:
         out: FloatArray = self.clf.decision_function(self.features(texts))

@@ -53,7 +53,10 @@ _NARRATIVES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("direct_debit", r"^(?:DD|DDR|D/D) (?P<m>.+)$"),
         ("direct_debit", r"^(?P<m>.+?) (?:DD|DDR|D/D)$"),
         ("card", r"^(?:VIS|DEB|CPT|CHIP AND PIN|TAP) (?P<m>.+)$"),
-        ("ach", r"^(?:ACH DEBIT|ACH CREDIT|ACH|ELECTRONIC PAYMENT|ONLINE PAYMENT)\s*-?\s*(?P<m>.+)$"),
+        (
+            "ach",
+            r"^(?:ACH DEBIT|ACH CREDIT|ACH|ELECTRONIC PAYMENT|ONLINE PAYMENT)\s*-?\s*(?P<m>.+)$",
+        ),
     )
 )
 
@@ -96,66 +99,180 @@ _PROCESSOR_RE = re.compile(
 )
 
 COUNTRY_CODES = frozenset(
-    "GB GBR UK US USA IE IRL AU AUS CA CAN FR FRA DE DEU ES ESP IT ITA NL NLD NZ NZL".split()
+    [
+        "GB",
+        "GBR",
+        "UK",
+        "US",
+        "USA",
+        "IE",
+        "IRL",
+        "AU",
+        "AUS",
+        "CA",
+        "CAN",
+        "FR",
+        "FRA",
+        "DE",
+        "DEU",
+        "ES",
+        "ESP",
+        "IT",
+        "ITA",
+        "NL",
+        "NLD",
+        "NZ",
+        "NZL",
+    ]
 )
 US_STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY".split()
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+    ]
 )
 # Cities and areas common on UK/US statements (last tokens of a descriptor). Multi-word first.
-CITIES: tuple[str, ...] = tuple(
-    sorted(
-        (
-            "LONDON LDN MANCHESTER BIRMINGHAM LEEDS GLASGOW EDINBURGH LIVERPOOL BRISTOL SHEFFIELD "
-            "CARDIFF BELFAST NOTTINGHAM LEICESTER COVENTRY NEWCASTLE BRIGHTON OXFORD CAMBRIDGE "
-            "READING YORK BATH EXETER NORWICH SOUTHAMPTON PORTSMOUTH PLYMOUTH ABERDEEN DUNDEE "
-            "SWANSEA DERBY STOKE WOLVERHAMPTON SUNDERLAND HULL PRESTON BOLTON CROYDON "
-            "ISLINGTON HACKNEY CAMDEN BRIXTON CLAPHAM STRATFORD WIMBLEDON KINGSTON RICHMOND "
-            "WATFORD LUTON MILTON KEYNES GUILDFORD CHELTENHAM GLOUCESTER IPSWICH COLCHESTER "
-            "SEATTLE CHICAGO BOSTON HOUSTON DALLAS AUSTIN DENVER PHOENIX ATLANTA MIAMI "
-            "ORLANDO PORTLAND OAKLAND BROOKLYN QUEENS BRONX MANHATTAN NYC SEATTLE DETROIT "
-            "PHILADELPHIA PITTSBURGH CLEVELAND COLUMBUS CINCINNATI NASHVILLE MEMPHIS "
-            "CHARLOTTE RALEIGH TAMPA BALTIMORE MINNEAPOLIS MILWAUKEE SACRAMENTO "
-            "HONOLULU ANCHORAGE TUCSON ALBUQUERQUE OMAHA TULSA ARLINGTON "
-            "SYDNEY MELBOURNE DUBLIN TORONTO"
-        ).split()
-    )
-    + [
-        "NEW YORK",
-        "LOS ANGELES",
-        "SAN FRANCISCO",
-        "SAN DIEGO",
-        "SAN JOSE",
-        "SAN ANTONIO",
-        "LAS VEGAS",
-        "SALT LAKE CITY",
-        "KANSAS CITY",
-        "ST LOUIS",
-        "NEW ORLEANS",
-        "WASHINGTON",
-        "MILTON KEYNES",
-        "STOKE ON TRENT",
-        "NEWCASTLE UPON TYNE",
-        "CANARY WHARF",
-        "WEST END",
-    ]
+_CITY_WORDS = (
+    "LONDON LDN MANCHESTER BIRMINGHAM LEEDS GLASGOW EDINBURGH LIVERPOOL BRISTOL SHEFFIELD "
+    "CARDIFF BELFAST NOTTINGHAM LEICESTER COVENTRY NEWCASTLE BRIGHTON OXFORD CAMBRIDGE "
+    "READING YORK BATH EXETER NORWICH SOUTHAMPTON PORTSMOUTH PLYMOUTH ABERDEEN DUNDEE SWANSEA "
+    "DERBY STOKE WOLVERHAMPTON SUNDERLAND HULL PRESTON BOLTON CROYDON ISLINGTON HACKNEY "
+    "CAMDEN BRIXTON CLAPHAM STRATFORD WIMBLEDON KINGSTON RICHMOND WATFORD LUTON MILTON KEYNES "
+    "GUILDFORD CHELTENHAM GLOUCESTER IPSWICH COLCHESTER SEATTLE CHICAGO BOSTON HOUSTON DALLAS "
+    "AUSTIN DENVER PHOENIX ATLANTA MIAMI ORLANDO PORTLAND OAKLAND BROOKLYN QUEENS BRONX "
+    "MANHATTAN NYC SEATTLE DETROIT PHILADELPHIA PITTSBURGH CLEVELAND COLUMBUS CINCINNATI "
+    "NASHVILLE MEMPHIS CHARLOTTE RALEIGH TAMPA BALTIMORE MINNEAPOLIS MILWAUKEE SACRAMENTO "
+    "HONOLULU ANCHORAGE TUCSON ALBUQUERQUE OMAHA TULSA ARLINGTON SYDNEY MELBOURNE DUBLIN "
+    "TORONTO WASHINGTON "
+)
+CITIES: tuple[str, ...] = (
+    *sorted(_CITY_WORDS.split()),
+    "NEW YORK",
+    "LOS ANGELES",
+    "SAN FRANCISCO",
+    "SAN DIEGO",
+    "SAN JOSE",
+    "SAN ANTONIO",
+    "LAS VEGAS",
+    "SALT LAKE CITY",
+    "KANSAS CITY",
+    "ST LOUIS",
+    "NEW ORLEANS",
+    "MILTON KEYNES",
+    "STOKE ON TRENT",
+    "NEWCASTLE UPON TYNE",
+    "CANARY WHARF",
+    "WEST END",
 )
 _CITY_SUFFIX_RE = re.compile(
     r"(?:\s+(?:" + "|".join(re.escape(c) for c in sorted(CITIES, key=len, reverse=True)) + r"))+$"
 )
 
 LEGAL_SUFFIXES = frozenset(
-    "LTD LIMITED INC INCORPORATED LLC PLC CO CORP CORPORATION LLP GMBH PTY".split()
+    [
+        "LTD",
+        "LIMITED",
+        "INC",
+        "INCORPORATED",
+        "LLC",
+        "PLC",
+        "CO",
+        "CORP",
+        "CORPORATION",
+        "LLP",
+        "GMBH",
+        "PTY",
+    ]
 )
 _NOISE_WORDS = frozenset(
-    "VISA MASTERCARD MC DEBIT CREDIT CARD PURCHASE POS CONTACTLESS ONLINE ECOM WEB "
-    "STORE STORES STR STRS NO NUMBER TERMINAL PENDING BGC FPI FPO TFR SO CR DR".split()
+    [
+        "VISA",
+        "MASTERCARD",
+        "MC",
+        "DEBIT",
+        "CREDIT",
+        "CARD",
+        "PURCHASE",
+        "POS",
+        "CONTACTLESS",
+        "ONLINE",
+        "ECOM",
+        "WEB",
+        "STORE",
+        "STORES",
+        "STR",
+        "STRS",
+        "NO",
+        "NUMBER",
+        "TERMINAL",
+        "PENDING",
+        "BGC",
+        "FPI",
+        "FPO",
+        "TFR",
+        "SO",
+        "CR",
+        "DR",
+    ]
 )
 
-_REF_RE = re.compile(r"\s*,?\s*\b(?:REF|REFERENCE|MANDATE(?: NO)?|AUTH(?: CODE)?|TRACE|ID)\b"
-                     r"[:.\s#]*[A-Z0-9/-]*\d[A-Z0-9/-]*")
-_CARD_RE = re.compile(r"\b(?:CARD|CRD)\s*(?:NO\.?|ENDING(?: IN)?|X+)?\s*[X*]*\d{4}\b|\bX{4,}\d{4}\b"
-                      r"|\*{2,}\d{4}\b")
+_REF_RE = re.compile(
+    r"\s*,?\s*\b(?:REF|REFERENCE|MANDATE(?: NO)?|AUTH(?: CODE)?|TRACE|ID)\b"
+    r"[:.\s#]*[A-Z0-9/-]*\d[A-Z0-9/-]*"
+)
+_CARD_RE = re.compile(
+    r"\b(?:CARD|CRD)\s*(?:NO\.?|ENDING(?: IN)?|X+)?\s*[X*]*\d{4}\b|\bX{4,}\d{4}\b"
+    r"|\*{2,}\d{4}\b"
+)
 _PHONE_RE = re.compile(
     r"(?:\+?\d{1,3}[\s.-]?)?\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b|\b0\d{3,4}\s?\d{6,7}\b"
     r"|\b(?:800|888|877|866|855)\d{7}\b"

@@ -96,10 +96,20 @@ _WD = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
 MONTHS = {
     m: i + 1
     for i, names in enumerate(
-        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december"))
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        )
     )
     for m in names
 }
@@ -109,11 +119,21 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(p, re.IGNORECASE))
     for kind, p in (
         ("iso", r"\b(?P<y>\d{4})-(?P<a>\d{1,2})-(?P<b>\d{1,2})\b"),
-        ("num", r"(?<![\d.,£$€])(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})(?:[/.-](?P<y>\d{4}|\d{2}))?"
-                r"(?![\d£$€]|[.,]\d)"),
-        ("dmon", r"\b(?:on\s+)?(?:the\s+)?(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?\s+" + _MONTH
-                 + r"(?:,?\s+(?P<y>\d{4}))?\b"),
-        ("mond", r"\b(?:on\s+)?" + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{4}))?\b"),
+        (
+            "num",
+            r"(?<![\d.,£$€])(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})(?:[/.-](?P<y>\d{4}|\d{2}))?"
+            r"(?![\d£$€]|[.,]\d)",
+        ),
+        (
+            "dmon",
+            r"\b(?:on\s+)?(?:the\s+)?(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?\s+"
+            + _MONTH
+            + r"(?:,?\s+(?P<y>\d{4}))?\b",
+        ),
+        (
+            "mond",
+            r"\b(?:on\s+)?" + _MONTH + r"\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{4}))?\b",
+        ),
         ("yesterday", r"\b(?:the\s+)?day\s+before\s+yesterday\b"),
         ("yesterday1", r"\b(?:yesterday|yday|last\s+night)\b"),
         ("today", r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening))\b"),
@@ -163,8 +183,9 @@ def find_date(text: str, today: date, day_first: bool) -> ParsedDate:
                 if m["y"] is None:
                     conf = min(conf, 0.85)
             elif kind in ("dmon", "mond"):
-                value = _past(today, MONTHS[m["mon"].lower()], int(m["d"]),
-                              int(m["y"]) if m["y"] else None)
+                value = _past(
+                    today, MONTHS[m["mon"].lower()], int(m["d"]), int(m["y"]) if m["y"] else None
+                )
             elif kind == "yesterday":
                 value = today - timedelta(days=2)
             elif kind == "yesterday1":
@@ -196,10 +217,24 @@ def find_date(text: str, today: date, day_first: bool) -> ParsedDate:
 _NUM = r"(?P<num>\d{1,3}(?:[,.' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
 SYMBOLS = {"£": "GBP", "€": "EUR", "$": "USD", "us$": "USD", "c$": "CAD", "a$": "AUD", "¥": "JPY"}
 WORDS = {
-    "quid": "GBP", "pound": "GBP", "pounds": "GBP", "gbp": "GBP", "quids": "GBP",
-    "bucks": "USD", "buck": "USD", "dollar": "USD", "dollars": "USD", "usd": "USD",
-    "euro": "EUR", "euros": "EUR", "eur": "EUR", "eu": "EUR",
-    "cad": "CAD", "aud": "AUD", "chf": "CHF", "jpy": "JPY",
+    "quid": "GBP",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "gbp": "GBP",
+    "quids": "GBP",
+    "bucks": "USD",
+    "buck": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "usd": "USD",
+    "euro": "EUR",
+    "euros": "EUR",
+    "eur": "EUR",
+    "eu": "EUR",
+    "cad": "CAD",
+    "aud": "AUD",
+    "chf": "CHF",
+    "jpy": "JPY",
 }
 SUBUNITS = {"p": "GBP", "pence": "GBP", "c": "USD", "cents": "USD", "cent": "USD"}
 _SYM = r"(?P<sym>us\$|c\$|a\$|[£€$¥])"
@@ -213,15 +248,21 @@ _AMOUNT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("word_before", r"\b" + _WORD + r"\s?" + _NUM + r"\b"),
         ("word_after", r"(?<![\w.,])" + _NUM + r"\s?" + _WORD + r"\b"),
         ("sub", r"(?<![\w.,])(?P<num>\d{1,3})\s?" + _SUB + r"\b"),
-        ("decimal", r"(?<![\w.,/-])(?P<num>\d{1,3}(?:,\d{3})+\.\d{2}|\d+[.,]\d{2})(?![\d/-]|[.,]\d)"),
-        ("integer", r"(?<![\w.,/:-])(?P<num>\d{1,5})(?![\w.,/:-]|\s?(?:x|%|people|ppl|pax|pm|am)\b)"),
+        (
+            "decimal",
+            r"(?<![\w.,/-])(?P<num>\d{1,3}(?:,\d{3})+\.\d{2}|\d+[.,]\d{2})(?![\d/-]|[.,]\d)",
+        ),
+        (
+            "integer",
+            r"(?<![\w.,/:-])(?P<num>\d{1,5})(?![\w.,/:-]|\s?(?:x|%|people|ppl|pax|pm|am)\b)",
+        ),
     )
 )
 # Integers that are not amounts: routes, counts, quantities, times, years.
 _NOT_AMOUNT_BEFORE = re.compile(
     r"(?:\b(?:bus|route|line|table|for|platform|gate|room|no|number|seat|row|flat|apt|unit|"
     r"store|terminal|card|ref|zone|level|floor|aisle|x|of|top|page|door|tram|train|"
-    r"the|car|at)\s*|[#x×@]\s?)$",
+    r"the|car|at)\s*|[#x\u00d7@]\s?)$",
     re.IGNORECASE,
 )
 
@@ -288,11 +329,17 @@ def find_amount(text: str, info: LocaleInfo, masked: list[Span]) -> ParsedAmount
                 before = text[: m.start()]
                 if _NOT_AMOUNT_BEFORE.search(before) or (1900 <= value <= 2100 and "." not in num):
                     continue
-                if re.match(r"\s?(?:x|×)\s?\d", text[m.end():]) or re.match(r"\s*(?:st|nd|rd|th)\b", text[m.end():]):
+                if re.match(r"\s?(?:x|\u00d7)\s?\d", text[m.end() :]) or re.match(
+                    r"\s*(?:st|nd|rd|th)\b", text[m.end() :]
+                ):
                     continue
                 conf = 0.7
             candidates.append(
-                (conf, -rank, ParsedAmount(value, currency, conf, cur_conf, Span(m.start(), m.end())))
+                (
+                    conf,
+                    -rank,
+                    ParsedAmount(value, currency, conf, cur_conf, Span(m.start(), m.end())),
+                )
             )
     if not candidates:
         return None
@@ -304,19 +351,126 @@ def find_amount(text: str, info: LocaleInfo, masked: list[Span]) -> ParsedAmount
 # ---- merchant -------------------------------------------------------------------------------
 
 _AT_RE = re.compile(
-    r"\b(?:at|from|@|in|via|to)\s+(?P<m>(?:[A-Za-z0-9&'’.-]+\s?){1,4})", re.IGNORECASE
+    r"\b(?:at|from|@|in|via|to)\s+(?P<m>(?:[A-Za-z0-9&'\u2019.-]+\s?){1,4})", re.IGNORECASE
 )
-STOP_WORDS = frozenset(
-    "for on with and yesterday today tonight last this the a an of in at to by from paid "
-    "morning evening afternoon night week ago card cash via using".split()
-) | frozenset(WEEKDAYS) | frozenset(w[:3] for w in WEEKDAYS)
+STOP_WORDS = (
+    frozenset(
+        [
+            "for",
+            "on",
+            "with",
+            "and",
+            "yesterday",
+            "today",
+            "tonight",
+            "last",
+            "this",
+            "the",
+            "a",
+            "an",
+            "of",
+            "in",
+            "at",
+            "to",
+            "by",
+            "from",
+            "paid",
+            "morning",
+            "evening",
+            "afternoon",
+            "night",
+            "week",
+            "ago",
+            "card",
+            "cash",
+            "via",
+            "using",
+        ]
+    )
+    | frozenset(WEEKDAYS)
+    | frozenset(w[:3] for w in WEEKDAYS)
+)
 ITEM_WORDS = frozenset(
-    "latte coffee tea lunch dinner breakfast brunch drinks drink beer beers wine pint pints "
-    "snack snacks sandwich croissant cake pizza burger meal takeaway groceries shopping "
-    "taxi cab uber ride bus train tube ticket tickets cinema movie film petrol fuel gas "
-    "parking haircut rent bill bills gym book books gift present flowers tip coffees "
-    "cappuccino espresso flat white mocha muffin bagel salad sushi noodles chips "
-    "x home work office back town trip fare fares top up topup refund salary".split()
+    [
+        "latte",
+        "coffee",
+        "tea",
+        "lunch",
+        "dinner",
+        "breakfast",
+        "brunch",
+        "drinks",
+        "drink",
+        "beer",
+        "beers",
+        "wine",
+        "pint",
+        "pints",
+        "snack",
+        "snacks",
+        "sandwich",
+        "croissant",
+        "cake",
+        "pizza",
+        "burger",
+        "meal",
+        "takeaway",
+        "groceries",
+        "shopping",
+        "taxi",
+        "cab",
+        "uber",
+        "ride",
+        "bus",
+        "train",
+        "tube",
+        "ticket",
+        "tickets",
+        "cinema",
+        "movie",
+        "film",
+        "petrol",
+        "fuel",
+        "gas",
+        "parking",
+        "haircut",
+        "rent",
+        "bill",
+        "bills",
+        "gym",
+        "book",
+        "books",
+        "gift",
+        "present",
+        "flowers",
+        "tip",
+        "coffees",
+        "cappuccino",
+        "espresso",
+        "flat",
+        "white",
+        "mocha",
+        "muffin",
+        "bagel",
+        "salad",
+        "sushi",
+        "noodles",
+        "chips",
+        "x",
+        "home",
+        "work",
+        "office",
+        "back",
+        "town",
+        "trip",
+        "fare",
+        "fares",
+        "top",
+        "up",
+        "topup",
+        "refund",
+        "salary",
+    ]
 )
 CREDIT_WORDS = re.compile(
     r"\b(?:refund(?:ed)?|salary|wages|paid me|got paid|payday|income|cashback|reimburs\w*|"
@@ -361,12 +515,18 @@ def candidate_merchant(rest: str) -> tuple[str, float]:
     """A merchant from typed text (amount and date already removed), without the dictionary."""
     for m in _AT_RE.finditer(rest):
         name = _clean_merchant(m["m"].split())
-        if name and name.lower() not in ITEM_WORDS and not name.lower().startswith(("home", "work")):
+        if (
+            name
+            and name.lower() not in ITEM_WORDS
+            and not name.lower().startswith(("home", "work"))
+        ):
             return _display(name), 0.85
     words = rest.split()
     caps = [
-        w.strip(".,;:!") for i, w in enumerate(words)
-        if w[:1].isupper() and w.lower().strip(".,;:!") not in ITEM_WORDS | STOP_WORDS
+        w.strip(".,;:!")
+        for i, w in enumerate(words)
+        if w[:1].isupper()
+        and w.lower().strip(".,;:!") not in ITEM_WORDS | STOP_WORDS
         and not (i == 0 and len(words) > 1 and words[0].lower() in ITEM_WORDS)
     ]
     if caps and not looks_like_descriptor(rest):

@@ -39,8 +39,7 @@ async def load_memories(
     if not users:
         return out
     cur = await conn.execute(
-        "SELECT user_id, merchant_key, category, merchant FROM user_memory"
-        " WHERE user_id = ANY(%s)",
+        "SELECT user_id, merchant_key, category, merchant FROM user_memory WHERE user_id = ANY(%s)",
         (users,),
     )
     for user_id, key, category, merchant in await cur.fetchall():
@@ -72,9 +71,14 @@ async def record_correction(conn: AsyncConnection[Any], c: CorrectionRecord) -> 
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING RETURNING id",
             (
-                c.user_id, c.description, c.merchant, c.merchant_keys[0] if c.merchant_keys else "",
+                c.user_id,
+                c.description,
+                c.merchant,
+                c.merchant_keys[0] if c.merchant_keys else "",
                 c.amount,
-                "CREDIT" if c.direction == CREDIT else "DEBIT", c.category, c.occur_time,
+                "CREDIT" if c.direction == CREDIT else "DEBIT",
+                c.category,
+                c.occur_time,
                 c.event_id,
             ),
         )
@@ -106,8 +110,14 @@ async def training_corrections(conn: AsyncConnection[Any], weight: float) -> lis
     from finmesh.taxonomy import CATEGORY_IDS
 
     return [
-        Example(desc, category, CREDIT if direction == "CREDIT" else DEBIT,
-                f"correction:{key or desc}", "correction", weight)
+        Example(
+            desc,
+            category,
+            CREDIT if direction == "CREDIT" else DEBIT,
+            f"correction:{key or desc}",
+            "correction",
+            weight,
+        )
         for desc, direction, category, key in await cur.fetchall()
         if category in CATEGORY_IDS and desc
     ]
@@ -152,10 +162,20 @@ async def record_seen(conn: AsyncConnection[Any], rows: Sequence[SeenExpense]) -
             " WHERE EXCLUDED.occur_time >= s.occur_time",
             [
                 (
-                    r.user_id, r.expense_id, r.source_event_id, r.occur_time, r.description,
-                    r.merchant, r.units, r.nanos, r.currency_code,
-                    "CREDIT" if r.direction == CREDIT else "DEBIT", r.locale,
-                    r.user_categorised, r.category, r.model_version,
+                    r.user_id,
+                    r.expense_id,
+                    r.source_event_id,
+                    r.occur_time,
+                    r.description,
+                    r.merchant,
+                    r.units,
+                    r.nanos,
+                    r.currency_code,
+                    "CREDIT" if r.direction == CREDIT else "DEBIT",
+                    r.locale,
+                    r.user_categorised,
+                    r.category,
+                    r.model_version,
                 )
                 for r in rows
             ],
@@ -194,8 +214,20 @@ async def replay_candidates(
     )
     return [
         SeenExpense(
-            r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), r[8],
-            CREDIT if r[9] == "CREDIT" else DEBIT, r[10], bool(r[11]), r[12], r[13],
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            int(r[6]),
+            int(r[7]),
+            r[8],
+            CREDIT if r[9] == "CREDIT" else DEBIT,
+            r[10],
+            bool(r[11]),
+            r[12],
+            r[13],
         )
         for r in await cur.fetchall()
     ]

@@ -63,12 +63,18 @@ async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
             bootstrap = cfg.kafka.bootstrap_servers
             producer = EventProducer(bootstrap, client_id=f"{cfg.kafka.client_id}-enrichment")
             raw = EventConsumer(
-                bootstrap, group_id=ENRICHMENT_GROUP, topics=[RAW_TOPIC],
-                client_id=cfg.kafka.client_id, dlq_producer=producer,
+                bootstrap,
+                group_id=ENRICHMENT_GROUP,
+                topics=[RAW_TOPIC],
+                client_id=cfg.kafka.client_id,
+                dlq_producer=producer,
             )
             feedback = EventConsumer(
-                bootstrap, group_id=FEEDBACK_GROUP, topics=[FEEDBACK_TOPIC],
-                client_id=cfg.kafka.client_id, dlq_producer=producer,
+                bootstrap,
+                group_id=FEEDBACK_GROUP,
+                topics=[FEEDBACK_TOPIC],
+                client_id=cfg.kafka.client_id,
+                dlq_producer=producer,
             )
             pipeline = EnrichmentPipeline(engine, raw, producer)
             learner = FeedbackConsumer(engine, feedback)

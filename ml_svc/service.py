@@ -83,7 +83,9 @@ class CategorizerService(categorizer_service_pb2_grpc.CategorizerServiceServicer
         user_id = current_user_id()
         text = request.text.strip()
         if not text:
-            raise errors.InvalidArgument("text is required", violations={"text": "must not be empty"})
+            raise errors.InvalidArgument(
+                "text is required", violations={"text": "must not be empty"}
+            )
         if len(text) > MAX_TEXT:
             raise errors.InvalidArgument(
                 "text is too long", violations={"text": f"must be at most {MAX_TEXT} characters"}
@@ -97,11 +99,11 @@ class CategorizerService(categorizer_service_pb2_grpc.CategorizerServiceServicer
         q = await self._engine.parse(user_id, text, locale, today)
         p = q.parsed
         resp = ml_pb2.ParseExpenseResponse(
-            direction=(
-                expense_pb2.DIRECTION_CREDIT if p.credit else expense_pb2.DIRECTION_DEBIT
-            ),
+            direction=(expense_pb2.DIRECTION_CREDIT if p.credit else expense_pb2.DIRECTION_DEBIT),
             merchant=q.merchant,
-            date=date_pb2.Date(year=p.date.value.year, month=p.date.value.month, day=p.date.value.day),
+            date=date_pb2.Date(
+                year=p.date.value.year, month=p.date.value.month, day=p.date.value.day
+            ),
             description=p.description,
             category=q.classification.category,
             confidence=ml_pb2.ParsedFieldConfidence(
@@ -131,15 +133,20 @@ class CategorizerService(categorizer_service_pb2_grpc.CategorizerServiceServicer
                 macro_f1=m.macro_f1,
                 per_category=[
                     ml_pb2.CategoryMetrics(
-                        category=c["category"], precision=c["precision"], recall=c["recall"],
-                        f1=c["f1"], support=c["support"],
+                        category=c["category"],
+                        precision=c["precision"],
+                        recall=c["recall"],
+                        f1=c["f1"],
+                        support=c["support"],
                     )
                     for c in m.per_category
                 ],
             ),
             training_example_count=int(a.meta.get("training_example_count", 0)),
             confidence_threshold=a.categorizer.threshold,
-            library_versions={str(k): str(v) for k, v in a.meta.get("library_versions", {}).items()},
+            library_versions={
+                str(k): str(v) for k, v in a.meta.get("library_versions", {}).items()
+            },
         )
         model.train_time.FromDatetime(datetime.fromisoformat(str(a.meta["train_time"])))
         return model

@@ -43,8 +43,14 @@ log = logging.getLogger(__name__)
 BACKEND = "tfidf-logreg"
 CONFIDENCE_THRESHOLD = 0.6
 CORRECTION_WEIGHT = 5.0
-_CODE_FILES = ("normalize.py", "generator.py", "dataset.py", "model.py", "dictionary.py",
-               "training.py")
+_CODE_FILES = (
+    "normalize.py",
+    "generator.py",
+    "dataset.py",
+    "model.py",
+    "dictionary.py",
+    "training.py",
+)
 
 
 def fingerprint(extra: str = "") -> str:
@@ -96,8 +102,13 @@ def evaluate(categorizer: Categorizer, examples: Sequence[Example]) -> Metrics:
         accuracy=float(accuracy_score(gold, preds)),
         macro_f1=float(np.mean([f[i] for i in present])) if present else 0.0,
         per_category=[
-            {"category": labels[i], "precision": float(p[i]), "recall": float(r[i]),
-             "f1": float(f[i]), "support": int(s[i])}
+            {
+                "category": labels[i],
+                "precision": float(p[i]),
+                "recall": float(r[i]),
+                "f1": float(f[i]),
+                "support": int(s[i]),
+            }
             for i in range(len(labels))
         ],
         unseen_local_accuracy=(
@@ -117,9 +128,7 @@ class Artifact:
     meta: dict[str, Any]
 
 
-def _fit_examples(
-    examples: Sequence[Example], progress: Callable[[str], None]
-) -> TextModel:
+def _fit_examples(examples: Sequence[Example], progress: Callable[[str], None]) -> TextModel:
     texts = [model_input(e.text, e.direction) for e in examples]
     return fit(texts, [e.label for e in examples], [e.weight for e in examples], progress=progress)
 
@@ -163,18 +172,28 @@ def train(
         version += f"-c{len(corrections)}"
     step("saving")
     path = save(
-        artifacts_dir, version, final, dictionary, metrics,
-        {"train_time": now.isoformat(), "training_example_count": len(corpus.examples),
-         "correction_count": len(corrections), "backend": BACKEND,
-         "confidence_threshold": CONFIDENCE_THRESHOLD,
-         "train_seconds": round(time.monotonic() - started, 1)},
+        artifacts_dir,
+        version,
+        final,
+        dictionary,
+        metrics,
+        {
+            "train_time": now.isoformat(),
+            "training_example_count": len(corpus.examples),
+            "correction_count": len(corrections),
+            "backend": BACKEND,
+            "confidence_threshold": CONFIDENCE_THRESHOLD,
+            "train_seconds": round(time.monotonic() - started, 1),
+        },
     )
     meta = json.loads((path / "meta.json").read_text())
     step(f"done: {version} (held-out accuracy {metrics.accuracy:.3f})")
     return Artifact(
-        version, path,
+        version,
+        path,
         Categorizer(final, dictionary, version=version, threshold=CONFIDENCE_THRESHOLD),
-        metrics, meta,
+        metrics,
+        meta,
     )
 
 
@@ -242,8 +261,11 @@ def load_latest(artifacts_dir: Path) -> Artifact | None:
         version = str(meta["version"])
         threshold = float(meta.get("confidence_threshold", CONFIDENCE_THRESHOLD))
         return Artifact(
-            version, path, Categorizer(model, dictionary, version=version, threshold=threshold),
-            metrics, meta,
+            version,
+            path,
+            Categorizer(model, dictionary, version=version, threshold=threshold),
+            metrics,
+            meta,
         )
     return None
 

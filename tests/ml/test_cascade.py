@@ -10,13 +10,14 @@ from ml_svc.categorizer import (
     Categorizer,
     Correction,
     Item,
+    Result,
     Source,
     UserMemory,
 )
 from ml_svc.training import Artifact
 
 
-def classify_one(categorizer: Categorizer, item: Item, memory: UserMemory | None = None):  # type: ignore[no-untyped-def]
+def classify_one(categorizer: Categorizer, item: Item, memory: UserMemory | None = None) -> Result:
     return categorizer.classify([item], [memory] if memory else None)[0]
 
 
@@ -24,7 +25,10 @@ def test_memory_beats_rule_dictionary_and_model(categorizer: Categorizer) -> Non
     memory = UserMemory(exact={"tesco": "shopping", "atm": "other"}, merchants={"tesco": "Tesco"})
     r = classify_one(categorizer, Item("TESCO STORES 3297 LONDON"), memory)
     assert (r.category, r.source, r.confidence, r.auto_apply) == (
-        "shopping", Source.MEMORY, 1.0, True
+        "shopping",
+        Source.MEMORY,
+        1.0,
+        True,
     )
     assert "Tesco" in r.explanation
     # Without memory the dictionary decides.
@@ -34,8 +38,16 @@ def test_memory_beats_rule_dictionary_and_model(categorizer: Categorizer) -> Non
 
 
 def test_similar_corrected_expense_is_second(categorizer: Categorizer) -> None:
-    memory = UserMemory(corrections=[Correction("mayas nails and beauty", "mayas nails and beauty",
-                                                "health", "Mayas Nails And Beauty")])
+    memory = UserMemory(
+        corrections=[
+            Correction(
+                "mayas nails and beauty",
+                "mayas nails and beauty",
+                "health",
+                "Mayas Nails And Beauty",
+            )
+        ]
+    )
     # Truncated by the bank: not the exact key, but the nearest corrected expense.
     r = classify_one(categorizer, Item("IZ *MAYAS NAILS AND BEA"), memory)
     assert (r.category, r.source) == ("health", Source.SIMILAR_EXPENSE)
@@ -66,8 +78,10 @@ def test_refund_from_a_shop_is_the_shops_category(categorizer: Categorizer) -> N
         ("CARD PAYMENT TO KEVS CABS ON 07-11-2024", "transport"),
         ("IZ *PRIYAS NAIL BAR", "personal_care"),
         ("SUMUP *HIGHGATE BARBERS", "personal_care"),
-        ("PURCHASE AUTHORIZED ON 03/12 SMITH FAMILY DENTAL AUSTIN TX S461234567890 CARD 1234",
-         "health"),
+        (
+            "PURCHASE AUTHORIZED ON 03/12 SMITH FAMILY DENTAL AUSTIN TX S461234567890 CARD 1234",
+            "health",
+        ),
         ("POS DEBIT OAKWOOD PHARMACY 0042 DENVER CO", "health"),
         ("CARD PAYMENT TO ABBEY PLUMBING & HEATING ON 01-02-2025", "housing"),
         ("ZETTLE_*GOLDEN CRUST BAKERY", "dining"),
@@ -96,7 +110,10 @@ def test_low_confidence_model_result_is_only_a_suggestion(categorizer: Categoriz
 def test_batch_results_come_back_in_request_order(categorizer: Categorizer) -> None:
     items = [Item("NETFLIX.COM"), Item("SHELL 1234 LEEDS"), Item("ODEON CINEMAS"), Item("BOOTS")]
     assert [r.category for r in categorizer.classify(items)] == [
-        "subscriptions", "transport", "entertainment", "health"
+        "subscriptions",
+        "transport",
+        "entertainment",
+        "health",
     ]
 
 

@@ -34,11 +34,17 @@ def test_processor_prefixes_are_stripped(descriptor: str, merchant: str, process
     ("descriptor", "merchant", "narrative"),
     [
         ("CARD PAYMENT TO TESCO STORES 3297 ON 07-11-2024", "tesco", "card"),
-        ("DIRECT DEBIT PAYMENT TO BRITISH GAS REF 123456789, MANDATE NO 0012", "british gas",
-         "direct_debit"),
+        (
+            "DIRECT DEBIT PAYMENT TO BRITISH GAS REF 123456789, MANDATE NO 0012",
+            "british gas",
+            "direct_debit",
+        ),
         ("POS DEBIT SHELL OIL 5744 HOUSTON TX", "shell oil", "card"),
-        ("PURCHASE AUTHORIZED ON 03/12 STARBUCKS STORE 1234 SEATTLE WA S461234567890 CARD 1234",
-         "starbucks", "card"),
+        (
+            "PURCHASE AUTHORIZED ON 03/12 STARBUCKS STORE 1234 SEATTLE WA S461234567890 CARD 1234",
+            "starbucks",
+            "card",
+        ),
         ("DEBIT CARD PURCHASE - TARGET T-1234 MINNEAPOLIS MN", "target", "card"),
         ("CONTACTLESS PAYMENT PRET A MANGER", "pret a manger", "card"),
         ("STANDING ORDER TO J SMITH REF RENT", "j smith", "standing_order"),

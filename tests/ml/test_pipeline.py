@@ -40,8 +40,9 @@ from tests.plugins.kafka import KafkaTestBroker
 REPO = Path(__file__).resolve().parents[2]
 
 
-def recorded(user: str, description: str, *, direction: int = expense_pb2.DIRECTION_DEBIT
-             ) -> events_pb2.ExpenseRecorded:
+def recorded(
+    user: str, description: str, *, direction: int = expense_pb2.DIRECTION_DEBIT
+) -> events_pb2.ExpenseRecorded:
     ts = Timestamp()
     ts.GetCurrentTime()
     return events_pb2.ExpenseRecorded(
@@ -63,8 +64,13 @@ def corrected(user: str, description: str, merchant: str, new: str) -> events_pb
     ts = Timestamp()
     ts.GetCurrentTime()
     return events_pb2.CategoryCorrected(
-        event_id=str(uuid.uuid4()), occur_time=ts, user_id=user, expense_id=str(uuid.uuid4()),
-        description=description, merchant=merchant, new_category=new,
+        event_id=str(uuid.uuid4()),
+        occur_time=ts,
+        user_id=user,
+        expense_id=str(uuid.uuid4()),
+        description=description,
+        merchant=merchant,
+        new_category=new,
         direction=expense_pb2.DIRECTION_DEBIT,
     )
 
@@ -79,9 +85,7 @@ async def collect(consumer: EventConsumer, count: int, within: float = 60.0) -> 
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def engine(
-    migrated_ml_url: str, artifact: Artifact
-) -> AsyncIterator[Engine]:
+async def engine(migrated_ml_url: str, artifact: Artifact) -> AsyncIterator[Engine]:
     pool = await db.open_pool(DatabaseConfig(url=migrated_ml_url), schema=SCHEMA)
     try:
         yield Engine(artifact, pool)
@@ -147,11 +151,14 @@ async def test_recorded_expenses_are_enriched_in_batches_on_the_parsed_topic(
     assert tesco.category_source == expense_pb2.CATEGORY_SOURCE_RULE
     assert cafe.category == "dining" and cafe.model_version == engine.version
     assert cafe.category_source in (
-        expense_pb2.CATEGORY_SOURCE_MODEL, expense_pb2.CATEGORY_SOURCE_SUGGESTED
+        expense_pb2.CATEGORY_SOURCE_MODEL,
+        expense_pb2.CATEGORY_SOURCE_SUGGESTED,
     )
     assert salary.category == "income"
     assert netflix.category == "subscriptions" and netflix.user_id == "u-pipe2"
-    assert all(m.enrichment_state == expense_pb2.ENRICHMENT_STATE_ENRICHED for m in by_source.values())
+    assert all(
+        m.enrichment_state == expense_pb2.ENRICHMENT_STATE_ENRICHED for m in by_source.values()
+    )
     # The compact record for replays.
     async with engine.pool.connection() as conn:
         cur = await conn.execute(
@@ -172,14 +179,19 @@ async def test_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(
     await producer.produce_and_wait(raw, "u-poison", good_before, event_id=good_before.event_id)
     poison_id = str(uuid.uuid4())
     await producer.send_raw_async(
-        raw, b"u-poison", b"\xff\xfe not a protobuf",
-        [("event-id", poison_id.encode()),
-         ("event-type", events_pb2.ExpenseRecorded.DESCRIPTOR.full_name.encode())],
+        raw,
+        b"u-poison",
+        b"\xff\xfe not a protobuf",
+        [
+            ("event-id", poison_id.encode()),
+            ("event-type", events_pb2.ExpenseRecorded.DESCRIPTOR.full_name.encode()),
+        ],
         event_id=poison_id,
     )
     no_description = recorded("u-poison", "   ")
-    await producer.produce_and_wait(raw, "u-poison", no_description,
-                                    event_id=no_description.event_id)
+    await producer.produce_and_wait(
+        raw, "u-poison", no_description, event_id=no_description.event_id
+    )
     await producer.produce_and_wait(raw, "u-poison", good_after, event_id=good_after.event_id)
     consumer = EventConsumer(bootstrap, group_id=f"ml-{uuid.uuid4().hex[:8]}", topics=[raw])
     pipeline = EnrichmentPipeline(engine, consumer, producer, parsed_topic=parsed)
@@ -203,14 +215,33 @@ async def test_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(
         assert e.header(DLQ_ERROR)
 
 
-def _spawn_pipeline(bootstrap: str, db_url: str, group: str, raw: str, parsed: str
-                    ) -> subprocess.Popen[str]:
+def _spawn_pipeline(
+    bootstrap: str, db_url: str, group: str, raw: str, parsed: str
+) -> subprocess.Popen[str]:
     env = dict(os.environ)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ml_svc.consumer", "--bootstrap", bootstrap,
-         "--database-url", db_url, "--artifacts-dir", str(SHARED_CACHE_DIR),
-         "--group", group, "--raw-topic", raw, "--parsed-topic", parsed],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ml_svc.consumer",
+            "--bootstrap",
+            bootstrap,
+            "--database-url",
+            db_url,
+            "--artifacts-dir",
+            str(SHARED_CACHE_DIR),
+            "--group",
+            group,
+            "--raw-topic",
+            raw,
+            "--parsed-topic",
+            parsed,
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -219,7 +250,9 @@ def _spawn_pipeline(bootstrap: str, db_url: str, group: str, raw: str, parsed: s
 
 
 async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_same_event_ids(
-    kafka_broker: KafkaTestBroker, migrated_ml_url: str, artifact: Artifact,
+    kafka_broker: KafkaTestBroker,
+    migrated_ml_url: str,
+    artifact: Artifact,
     topics: tuple[str, str],
 ) -> None:
     raw, parsed = topics
@@ -235,8 +268,9 @@ async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_sam
     out = reader(bootstrap, parsed)
     seen: list[Event] = []
     try:
-        proc = await asyncio.to_thread(_spawn_pipeline, bootstrap, migrated_ml_url, group, raw,
-                                       parsed)
+        proc = await asyncio.to_thread(
+            _spawn_pipeline, bootstrap, migrated_ml_url, group, raw, parsed
+        )
         try:
             # Kill it mid-stream: after some output, long before the end.
             while len(seen) < 300:
@@ -249,8 +283,9 @@ async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_sam
             if proc.stdout:
                 proc.stdout.close()
         assert len(seen) < total, "the pipeline finished before it was killed"
-        proc = await asyncio.to_thread(_spawn_pipeline, bootstrap, migrated_ml_url, group, raw,
-                                       parsed)
+        proc = await asyncio.to_thread(
+            _spawn_pipeline, bootstrap, migrated_ml_url, group, raw, parsed
+        )
         try:
             deadline = time.monotonic() + 120
             while len({e.decode(events_pb2.ExpenseEnriched).source_event_id for e in seen}) < total:
@@ -264,9 +299,9 @@ async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_sam
     finally:
         await out.close()
     ids_by_source: dict[str, set[str]] = {}
-    for e in seen:
-        msg = e.decode(events_pb2.ExpenseEnriched)
-        ids_by_source.setdefault(msg.source_event_id, set()).add(e.event_id or "")
+    for ev in seen:
+        msg = ev.decode(events_pb2.ExpenseEnriched)
+        ids_by_source.setdefault(msg.source_event_id, set()).add(ev.event_id or "")
     assert set(ids_by_source) == {e.event_id for e in sent}
     # Redelivered ones (if any) were answered with the very same event id: expense_svc dedupes.
     assert all(len(ids) == 1 for ids in ids_by_source.values())
@@ -319,5 +354,3 @@ async def test_feedback_changes_the_next_prediction_for_that_merchant_in_any_for
         cur = await conn.execute("SELECT count(*) FROM corrections WHERE user_id = %s", (user,))
         row = await cur.fetchone()
     assert row is not None and row[0] == 1
-
-

@@ -20,17 +20,22 @@ from tests.plugins.mesh import Mesh
 
 async def classify(mesh: Mesh, user: str, items: list[dict[str, Any]]) -> httpx.Response:
     async with httpx.AsyncClient(base_url=mesh.envoy_url, timeout=30) as client:
-        return await client.post("/v1/ml:classify", json={"items": items},
-                                 headers=mesh.headers(user))
+        return await client.post(
+            "/v1/ml:classify", json={"items": items}, headers=mesh.headers(user)
+        )
 
 
 async def test_classify_through_envoy_returns_results_in_order_with_provenance(mesh: Mesh) -> None:
-    resp = await classify(mesh, "u-rpc", [
-        {"description": "CARD PAYMENT TO TESCO STORES 3297 ON 07-11-2024"},
-        {"description": "SQ *ROSIES CAFE 0423 LEEDS GB", "direction": "DIRECTION_DEBIT"},
-        {"description": "ACME LTD SALARY", "direction": "DIRECTION_CREDIT"},
-        {"description": "XQZ 77 LTD"},
-    ])
+    resp = await classify(
+        mesh,
+        "u-rpc",
+        [
+            {"description": "CARD PAYMENT TO TESCO STORES 3297 ON 07-11-2024"},
+            {"description": "SQ *ROSIES CAFE 0423 LEEDS GB", "direction": "DIRECTION_DEBIT"},
+            {"description": "ACME LTD SALARY", "direction": "DIRECTION_CREDIT"},
+            {"description": "XQZ 77 LTD"},
+        ],
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     results = body["results"]
@@ -68,8 +73,11 @@ async def test_parse_through_envoy(mesh: Mesh) -> None:
     async with httpx.AsyncClient(base_url=mesh.envoy_url, timeout=30) as client:
         resp = await client.post(
             "/v1/ml:parse",
-            json={"text": "$12 lunch at Chipotle last friday", "locale": "en_US",
-                  "today": {"year": 2025, "month": 3, "day": 14}},
+            json={
+                "text": "$12 lunch at Chipotle last friday",
+                "locale": "en_US",
+                "today": {"year": 2025, "month": 3, "day": 14},
+            },
             headers=mesh.headers("u-rpc"),
         )
         assert resp.status_code == 200, resp.text
@@ -85,8 +93,11 @@ async def test_parse_through_envoy(mesh: Mesh) -> None:
         assert conf["amount"] > 0.9 and conf["currency"] > 0.9 and conf["date"] > 0.8
         resp = await client.post(
             "/v1/ml:parse",
-            json={"text": "€4,50 croissant Paul", "locale": "fr_FR",
-                  "today": {"year": 2025, "month": 3, "day": 14}},
+            json={
+                "text": "€4,50 croissant Paul",
+                "locale": "fr_FR",
+                "today": {"year": 2025, "month": 3, "day": 14},
+            },
             headers=mesh.headers("u-rpc"),
         )
         body = resp.json()
@@ -138,11 +149,15 @@ async def test_service_enriches_expenses_raw_and_learns_from_expenses_feedback(
     ts = Timestamp()
     ts.GetCurrentTime()
     event = events_pb2.ExpenseRecorded(
-        event_id=str(uuid.uuid4()), occur_time=ts, user_id=user, locale="en_GB",
+        event_id=str(uuid.uuid4()),
+        occur_time=ts,
+        user_id=user,
+        locale="en_GB",
         expense=expense_pb2.Expense(id=str(uuid.uuid4()), description="IZ *HIGHGATE BARBERS"),
     )
-    reader = EventConsumer(bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}",
-                           topics=["expenses.parsed"])
+    reader = EventConsumer(
+        bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}", topics=["expenses.parsed"]
+    )
     producer = EventProducer(bootstrap)
     try:
         await producer.produce_and_wait("expenses.raw", user, event, event_id=event.event_id)
@@ -157,16 +172,24 @@ async def test_service_enriches_expenses_raw_and_learns_from_expenses_feedback(
         assert found.category == "personal_care" and found.expense_id == event.expense.id
         # One correction through expenses.feedback: the next prediction follows it at once.
         fix = events_pb2.CategoryCorrected(
-            event_id=str(uuid.uuid4()), occur_time=ts, user_id=user,
-            expense_id=event.expense.id, description=event.expense.description,
-            merchant=found.merchant, old_category=found.category, new_category="health",
+            event_id=str(uuid.uuid4()),
+            occur_time=ts,
+            user_id=user,
+            expense_id=event.expense.id,
+            description=event.expense.description,
+            merchant=found.merchant,
+            old_category=found.category,
+            new_category="health",
         )
         await producer.produce_and_wait("expenses.feedback", user, fix, event_id=fix.event_id)
     finally:
         await reader.close()
         await producer.close_async()
-    forms = ["HIGHGATE BARBERS LONDON GB", "CARD PAYMENT TO HIGHGATE BARBERS ON 01-02-2025",
-             "SQ *HIGHGATE BARBERS 0042"]
+    forms = [
+        "HIGHGATE BARBERS LONDON GB",
+        "CARD PAYMENT TO HIGHGATE BARBERS ON 01-02-2025",
+        "SQ *HIGHGATE BARBERS 0042",
+    ]
     deadline = time.monotonic() + 30
     while True:
         resp = await classify(mesh, user, [{"description": f} for f in forms])
