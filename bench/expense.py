@@ -47,7 +47,9 @@ from unittest import mock
 
 import grpc
 import psycopg
+from google.protobuf import descriptor_pb2
 from google.type import money_pb2
+from grpc_health.v1 import health_pb2
 from psycopg import sql
 
 from bench import tools
@@ -198,11 +200,10 @@ def _ghz_argv(
     total: int | None = None,
     data: dict[str, Any] | None = None,
     token: str | None = None,
+    protoset: Path = DESCRIPTOR_SET,
 ) -> list[str]:
     argv = [str(ghz), "--insecure", "--call", call, "-c", str(concurrency), "--cpus", "1"]
-    argv += ["--connections", "1", "-O", "json"]
-    if call != HEALTH:
-        argv += ["--protoset", str(DESCRIPTOR_SET)]
+    argv += ["--connections", "1", "-O", "json", "--protoset", str(protoset)]
     if seconds is not None:
         argv += ["-z", f"{seconds:g}s", "--duration-stop", "ignore"]
     else:
@@ -212,6 +213,16 @@ def _ghz_argv(
     if token is not None:
         argv += ["-m", json.dumps({"authorization": f"Bearer {token}"})]
     return [*argv, target]
+
+
+def _health_protoset(workdir: Path) -> Path:
+    """A descriptor set of ``grpc.health.v1`` (ours has only finmesh's protos; ghz cannot
+    resolve a method through the Python server's reflection)."""
+    proto = descriptor_pb2.FileDescriptorProto()
+    health_pb2.DESCRIPTOR.CopyToProto(proto)
+    path = workdir / "health.binpb"
+    path.write_bytes(descriptor_pb2.FileDescriptorSet(file=[proto]).SerializeToString())
+    return path
 
 
 def _ghz_parallel(runs: Sequence[list[str]]) -> Load:
@@ -291,7 +302,7 @@ INSERT INTO expenses (id, user_id, amount, currency, direction, description, mer
   VALUES (gen_random_uuid(), 'bench-sql-' || :u::text, :cents::numeric / 100, 'GBP', 'DEBIT',
   'Latte at Starbucks', '', 'groceries', 'USER', 1, '2026-05-14', 'MANUAL', 'en_GB')
   RETURNING id, create_time;
-SELECT pg_advisory_xact_lock_shared(hashtextextended('finmesh.budget:bench-sql-' || :u::text, 0));
+SELECT pg_advisory_xact_lock_shared(hashtextextended('finmesh.budget/bench-sql-' || :u::text, 0));
 SELECT spent, version, limit_amount, currency, rollover FROM budgets
   WHERE user_id = 'bench-sql-' || :u::text AND month = '%(month)s' AND category = 'groceries';
 UPDATE budgets SET spent = spent + :cents::numeric / 100, version = version + 1
@@ -445,10 +456,15 @@ def run() -> dict[str, float]:
         }
 
         _say("100 parallel health checks (3 rounds)")
+        health_set = _health_protoset(workdir)
         p95s = [
             percentile(
                 _ghz_parallel(
-                    [_ghz_argv(ghz, direct, HEALTH, concurrency=100, total=100)]
+                    [
+                        _ghz_argv(
+                            ghz, direct, HEALTH, concurrency=100, total=100, protoset=health_set
+                        )
+                    ]
                 ).latencies_ms,
                 95,
             )
