@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -46,6 +47,8 @@ class InsightSettings:
     """insight_svc's own knobs (tests use another group id so they never join the mesh's)."""
 
     group_id: str = "insight_svc"
+    #: Extra librdkafka settings of the projection consumer (tests start at ``latest``).
+    consumer_config: Mapping[str, Any] = field(default_factory=dict)
     heartbeat_seconds: float = 15.0
     budgets_timeout_seconds: float = 2.0
 
@@ -85,6 +88,7 @@ async def running(
                 topics=TOPICS,
                 client_id=cfg.kafka.client_id,
                 dlq_producer=producer,
+                config=settings.consumer_config,
             )
 
         task = asyncio.create_task(
