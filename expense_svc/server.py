@@ -1,4 +1,5 @@
-"""expense_svc entry point: open the database, apply migrations, serve the servicers."""
+"""expense_svc entry point: open the database, apply migrations, start the outbox relay and
+the enrichment consumer in the background, serve the servicers."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from expense_svc import consumer, relay
 from expense_svc.ml_client import MlClient
 from expense_svc.service import BudgetService, ExpenseService
 from finance.expense.v1 import (
@@ -30,20 +32,21 @@ async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
         ml = MlClient(cfg.ml_target)
         expenses = ExpenseService(pool, ml)
         budgets = BudgetService(pool)
-        yield [
-            ServiceDef(
-                expense_service_pb2.DESCRIPTOR.services_by_name["ExpenseService"].full_name,
-                lambda server: expense_service_pb2_grpc.add_ExpenseServiceServicer_to_server(
-                    expenses, server
+        async with relay.start_background(cfg, pool), consumer.start_background(cfg, pool):
+            yield [
+                ServiceDef(
+                    expense_service_pb2.DESCRIPTOR.services_by_name["ExpenseService"].full_name,
+                    lambda server: expense_service_pb2_grpc.add_ExpenseServiceServicer_to_server(
+                        expenses, server
+                    ),
                 ),
-            ),
-            ServiceDef(
-                budget_service_pb2.DESCRIPTOR.services_by_name["BudgetService"].full_name,
-                lambda server: budget_service_pb2_grpc.add_BudgetServiceServicer_to_server(
-                    budgets, server
+                ServiceDef(
+                    budget_service_pb2.DESCRIPTOR.services_by_name["BudgetService"].full_name,
+                    lambda server: budget_service_pb2_grpc.add_BudgetServiceServicer_to_server(
+                        budgets, server
+                    ),
                 ),
-            ),
-        ]
+            ]
     finally:
         await ml.close()
         await pool.close()
