@@ -233,6 +233,10 @@ try {
   await flow("insights", ["sign_in"], async ({ step, data }) => {
     await go("#/insights");
     await page.getByTestId("total-spent").first().waitFor({ timeout: LIVE_TIMEOUT });
+    // The summary follows new expenses without a reload (live events, then a refetch).
+    await page
+      .waitForFunction((t) => document.querySelector('[data-testid="total-spent"]')?.textContent === t, cfg.expectedTotal, { timeout: 45_000 })
+      .catch(() => {});
     data.totalSpent = await page.getByTestId("total-spent").first().innerText();
     data.errors = await page.locator(".note-error").allInnerTexts();
     data.alerts = await page.getByTestId("alerts").locator("li").allInnerTexts();

@@ -1,6 +1,6 @@
 // Insights for a month: spending by category against budgets, month-over-month, top
 // merchants, daily spend, forecast with its range, recurring payments, and alerts (live).
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { InsightJson } from "@gen/finance/insight/v1/insight_service_pb";
 import { formatDate, formatRelative, monthLabel } from "../lib/dates";
 import { formatMoney, num, toNanos } from "../lib/money";
@@ -53,6 +53,34 @@ export function InsightsPage() {
     alerts.reload();
     summary.reload();
   });
+
+  // New and enriched expenses change the figures: refetch (debounced) when they arrive, and
+  // every 30 s while the page is visible, since insight_svc catches up asynchronously.
+  const refresh = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const refreshFigures = () => {
+    clearTimeout(refresh.current);
+    refresh.current = setTimeout(() => {
+      summary.reload();
+      forecast.reload();
+    }, 1000);
+  };
+  useLiveEvents((ev) => {
+    if (ev.expense || ev.insight) refreshFigures();
+  });
+  useEffect(() => {
+    const t = setInterval(() => {
+      if (document.visibilityState === "visible") {
+        summary.reload();
+        forecast.reload();
+        recurring.reload();
+      }
+    }, 30_000);
+    return () => {
+      clearInterval(t);
+      clearTimeout(refresh.current);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, month]);
 
   const currencies = [...new Set((summary.data?.totals ?? []).map((t) => t.currencyCode ?? ""))].filter(Boolean);
   const [chosen, setChosen] = useState("");
