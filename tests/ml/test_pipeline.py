@@ -354,3 +354,61 @@ async def test_feedback_changes_the_next_prediction_for_that_merchant_in_any_for
         cur = await conn.execute("SELECT count(*) FROM corrections WHERE user_id = %s", (user,))
         row = await cur.fetchone()
     assert row is not None and row[0] == 1
+
+
+async def test_replay_relabels_only_expenses_the_user_has_not_categorised(
+    kafka_broker: KafkaTestBroker, engine: Engine, topics: tuple[str, str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from ml_svc import repository
+    from ml_svc.replay import replay
+
+    _raw, parsed = topics
+    user = f"u-replay-{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+
+    def seen(expense_id: str, description: str, user_categorised: bool) -> repository.SeenExpense:
+        return repository.SeenExpense(
+            user,
+            expense_id,
+            str(uuid.uuid4()),
+            now,
+            description,
+            "",
+            5,
+            0,
+            "GBP",
+            "debit",
+            "en_GB",
+            user_categorised,
+            "other",
+            "old-model",
+        )
+
+    rows = [
+        seen("e1", "SQ *ROSIES CAFE 0423", False),
+        seen("e2", "NETFLIX.COM", True),
+        seen("e3", "SHELL 1234 LEEDS", False),
+    ]
+    async with engine.pool.connection() as conn:
+        await repository.record_seen(conn, rows)
+        await repository.mark_deleted(conn, user, "e3")
+    producer = EventProducer(kafka_broker.bootstrap_servers)
+    try:
+        changed = await replay(engine, producer, user_id=user, topic=parsed)
+        again = await replay(engine, producer, user_id=user, topic=parsed)
+    finally:
+        await producer.close_async()
+    assert [(r.expense_id, c) for r, c in changed] == [("e1", "dining")]
+    out = reader(kafka_broker.bootstrap_servers, parsed)
+    try:
+        got = await collect(out, 2)
+    finally:
+        await out.close()
+    msgs = [e.decode(events_pb2.ExpenseEnriched) for e in got]
+    assert {m.expense_id for m in msgs} == {"e1"}
+    assert msgs[0].source_event_id == rows[0].source_event_id
+    # Re-running publishes the same event id: expense_svc applies it once.
+    assert len(again) == 1 and msgs[0].event_id == msgs[1].event_id
+    assert msgs[0].event_id != enriched_event_id(rows[0].source_event_id)

@@ -1,0 +1,163 @@
+"""``make eval [DATA=file.csv]``: how well the categoriser does, honestly measured.
+
+Without ``--data``: the corpus is split by merchant (no merchant on both sides), a model and a
+dictionary are built from the training merchants only, and the whole cascade (rules,
+dictionary, model) is measured on the held-out merchants, broken down by kind: open-data
+brands, generated brands, small local merchants and special lines (salary, fees, transfers).
+
+With ``--data FILE``: a CSV with a header and columns ``description`` and ``category``
+(optional ``direction`` = debit/credit): the served model (the artifact ``make up`` uses,
+trained if missing) is measured on it, and the rows whose merchant never appears in the
+training data are reported separately ("unseen merchants").
+
+Prints accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix and the unseen
+merchant accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from finmesh.config import stack_from_env
+from finmesh.taxonomy import CATEGORY_IDS
+from ml_svc.categorizer import Categorizer, Item
+from ml_svc.dataset import group_split, load_corpus
+from ml_svc.dictionary import MerchantDictionary
+from ml_svc.generator import CREDIT, DEBIT, Example
+from ml_svc.model import LABELS, fit, fit_temperature, model_input
+from ml_svc.normalize import normalize
+from ml_svc.training import CONFIDENCE_THRESHOLD, Metrics, artifacts_dir_from_env, evaluate
+from ml_svc.training import load_or_train as _load_or_train
+
+
+def _print(s: str = "") -> None:
+    sys.stdout.write(s + "\n")
+
+
+def report(title: str, m: Metrics, extra: dict[str, float] | None = None) -> None:
+    _print(f"== {title}")
+    _print(f"examples            {m.example_count}")
+    _print(f"accuracy            {m.accuracy:.3f}")
+    _print(f"macro-F1            {m.macro_f1:.3f}")
+    for k, v in (extra or {}).items():
+        _print(f"{k:<19} {v:.3f}")
+    _print()
+    _print(f"{'category':<16} {'prec':>6} {'recall':>6} {'F1':>6} {'support':>7}")
+    for c in m.per_category:
+        if c["support"] == 0:
+            continue
+        _print(
+            f"{c['category']:<16} {c['precision']:>6.3f} {c['recall']:>6.3f} {c['f1']:>6.3f} "
+            f"{c['support']:>7}"
+        )
+    _print()
+    _print("confusion matrix (rows: true, columns: predicted)")
+    short = [label[:5] for label in m.labels]
+    _print(" " * 16 + " ".join(f"{s:>5}" for s in short))
+    for label, row in zip(m.labels, m.confusion, strict=True):
+        if sum(row) == 0:
+            continue
+        _print(f"{label:<16}" + " ".join(f"{n:>5}" for n in row))
+    _print()
+
+
+def held_out(seed: int = 11) -> tuple[Metrics, dict[str, float]]:
+    corpus = load_corpus()
+    train_ex, test_ex = group_split(corpus.examples, seed=seed)
+    train_groups = {e.group for e in train_ex}
+    with tqdm(total=4, desc="held-out evaluation", unit="step") as bar:
+        model = fit(
+            [model_input(e.text, e.direction) for e in train_ex],
+            [e.label for e in train_ex],
+            [e.weight for e in train_ex],
+        )
+        bar.update()
+        model.temperature = fit_temperature(
+            model,
+            [model_input(e.text, e.direction) for e in test_ex],
+            [e.label for e in test_ex],
+        )
+        bar.update()
+        dictionary = MerchantDictionary(d for d in corpus.dictionary if d.group in train_groups)
+        cat = Categorizer(model, dictionary, version="eval", threshold=CONFIDENCE_THRESHOLD)
+        bar.update()
+        metrics = evaluate(cat, test_ex)
+        results = cat.classify([_item(e) for e in test_ex])
+        bar.update()
+    extra: dict[str, float] = {}
+    for kind in ("data", "brand", "local", "special", "typed"):
+        idx = [i for i, e in enumerate(test_ex) if e.kind == kind]
+        if idx:
+            acc = sum(results[i].category == test_ex[i].label for i in idx) / len(idx)
+            extra[f"acc {kind} ({len(idx)})"] = acc
+    applied = [r for r in results if r.auto_apply]
+    extra["auto-applied share"] = len(applied) / len(results)
+    extra["auto-applied acc"] = sum(
+        r.category == e.label for r, e in zip(results, test_ex, strict=True) if r.auto_apply
+    ) / max(1, len(applied))
+    return metrics, extra
+
+
+def _item(e: Example) -> Item:
+    return Item(e.text, e.direction)
+
+
+def read_csv(path: Path) -> list[Example]:
+    rows: list[Example] = []
+    with path.open(encoding="utf-8", newline="") as f:
+        for n, row in enumerate(csv.DictReader(f), start=2):
+            desc = (row.get("description") or "").strip()
+            label = (row.get("category") or "").strip()
+            if not desc or label not in CATEGORY_IDS:
+                raise SystemExit(f"{path}:{n}: need a description and one of the 18 categories")
+            direction = CREDIT if (row.get("direction") or "").lower().startswith("c") else DEBIT
+            rows.append(Example(desc, label, direction, f"csv:{n}", "csv"))
+    return rows
+
+
+def on_file(path: Path, artifacts_dir: Path) -> tuple[Metrics, dict[str, float]]:
+    rows = read_csv(path)
+    artifact = _load_or_train(artifacts_dir)
+    categorizer = artifact.categorizer
+    corpus = load_corpus()
+    seen_keys = {normalize(e.text).key for e in tqdm(corpus.examples, desc="training merchants")}
+    metrics = evaluate(categorizer, rows)
+    results = categorizer.classify([_item(e) for e in rows])
+    unseen = [i for i, e in enumerate(rows) if normalize(e.text).key not in seen_keys]
+    extra = {f"unseen merchants ({len(unseen)})": float("nan")}
+    if unseen:
+        extra = {
+            f"acc unseen merchants ({len(unseen)})": sum(
+                results[i].category == rows[i].label for i in unseen
+            )
+            / len(unseen)
+        }
+    return metrics, extra
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml_svc.evaluate", description=__doc__)
+    parser.add_argument("--data", type=Path, help="labelled CSV (description,category[,direction])")
+    parser.add_argument("--artifacts-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.data:
+        artifacts = args.artifacts_dir or artifacts_dir_from_env(
+            stack_from_env().service("ml_svc").data_dir
+        )
+        metrics, extra = on_file(args.data, artifacts)
+        report(f"{args.data} (served model)", metrics, extra)
+    else:
+        metrics, extra = held_out()
+        report("held-out merchants (group split by merchant)", metrics, extra)
+    _print(f"labels: {', '.join(LABELS)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
