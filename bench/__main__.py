@@ -13,6 +13,7 @@ import importlib
 import json
 import math
 import sys
+import time
 import traceback
 from types import ModuleType
 from typing import Any
@@ -35,6 +36,7 @@ def main() -> int:
     figures: dict[str, float] = {}
     targets: dict[str, Target] = {}
     failed_parts: dict[str, str] = {}
+    started = time.monotonic()
     for name in PARTS:
         module = _load(name)
         if module is None:
@@ -60,6 +62,7 @@ def main() -> int:
             verdicts[key] = {"target": str(target), "pass": ok}
             line += f"   target {target!s:<8} {'PASS' if ok else 'FAIL'}"
         print(line, flush=True)
+    print(f"bench: {time.monotonic() - started:.0f}s in all", flush=True)
     for name, error in failed_parts.items():
         print(f"{name}: FAILED ({error})", flush=True)
 

@@ -21,8 +21,9 @@ Figures (``expense.*``):
   outbox row, NOTIFY) for the same 4 users on a database of its own, with as many clients as
   expense_svc's pool has connections; ``create_vs_sql_ratio``.
 * ``hot_budget_writes_per_s``: CreateExpense, 32 in flight, all into one user's one budget;
-  ``hot_budget_lost_updates``: expenses counted in that budget's ``spent`` minus the expenses
-  that exist (must be 0).
+  ``hot_budget_lost_updates``: the expenses that exist minus those counted in that budget's
+  ``spent`` (must be 0); baseline ``hot_budget_sql_tps``: the pgbench transaction with every
+  client on one budget.
 * ``health_p95_ms``: p95 of 100 parallel ``grpc.health.v1.Health/Check`` calls (median of 3
   rounds).
 """
@@ -315,8 +316,9 @@ END;
 """
 
 
-def _sql_baseline(stack: Stack, seconds: float, workdir: Path) -> float:
-    """pgbench TPS of CreateExpense's transaction on a database of its own."""
+def _sql_baseline(stack: Stack, seconds: float, workdir: Path, *, users: int = USERS) -> float:
+    """pgbench TPS of CreateExpense's transaction for ``users`` users (each client always
+    writes for one of them) on a database of its own."""
     admin = stack.database_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS bench_sql")
@@ -324,14 +326,14 @@ def _sql_baseline(stack: Stack, seconds: float, workdir: Path) -> float:
     url = stack.database_url.rsplit("/", 1)[0] + "/bench_sql"
     db.migrate_sync(url, "expense", MIGRATIONS)
     with psycopg.connect(url, autocommit=True) as conn:
-        for u in range(USERS):
+        for u in range(users):
             conn.execute(
                 "INSERT INTO expense.budgets (user_id, month, category, limit_amount, currency)"
                 " VALUES (%s, %s, 'groceries', 100000000, 'GBP')",
                 (f"bench-sql-{u}", MONTH),
             )
     script = workdir / "create.sql"
-    script.write_text(_PGBENCH_SCRIPT % {"users": USERS, "month": MONTH})
+    script.write_text(_PGBENCH_SCRIPT % {"users": users, "month": MONTH})
     port = stack.cfg.ports.postgres
     argv = [str(tools.pgbench()), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
     argv += ["-n", "-M", "prepared", "-c", str(SQL_CLIENTS), "-j", "2", "-T", f"{seconds:g}"]
@@ -432,6 +434,9 @@ def run() -> dict[str, float]:
             "expense.create_vs_sql_ratio": g.rps / tps if tps else float("nan"),
         }
 
+        _say(f"hot budget, SQL only: pgbench into one budget ({seconds:g}s)")
+        hot_tps = _sql_baseline(stack, seconds, workdir, users=1)
+
         _say(f"hot budget: {IN_FLIGHT} in flight into one budget ({seconds:g}s)")
         hot = _ghz_parallel(
             [
@@ -453,6 +458,8 @@ def run() -> dict[str, float]:
             "expense.hot_budget_errors": float(hot.errors),
             "expense.hot_budget_expenses": float(count),
             "expense.hot_budget_lost_updates": float(lost),
+            "expense.hot_budget_sql_tps": hot_tps,
+            "expense.hot_budget_vs_sql_ratio": hot.rps / hot_tps if hot_tps else float("nan"),
         }
 
         _say("100 parallel health checks (3 rounds)")

@@ -5,7 +5,9 @@ transaction per event (:mod:`expense_svc.enrichment` has the rules). Offsets are
 after the batch's transactions committed. Other event types on the topic are skipped (the
 contract: consumers skip types they do not handle); an event that can never be applied
 (undecodable, malformed, an impossible category) goes to ``expenses.parsed.dlq`` at once; a
-transient failure (database down) is retried, then dead-lettered by the wrapper. An
+database outage or a contended budget is waited out (up to ``transient_retry_seconds``,
+holding the partition) rather than dead-lettering good events; anything else unexpected is
+retried a few times by the wrapper, then dead-lettered. An
 enrichment of a deleted expense is not an error: it is skipped and its offset stored.
 """
 
@@ -14,16 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import prometheus_client
+import psycopg
 
 from expense_svc import enrichment
 from expense_svc.tx import in_transaction
 from finance.events.v1 import events_pb2
 from finmesh import db
 from finmesh.config import ServiceConfig
+from finmesh.errors import Aborted, Unavailable
 from finmesh.kafka import Event, EventConsumer, PermanentError
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,7 @@ class EnrichmentConsumer:
         retry_backoff_seconds: float = 0.2,
         max_wait_seconds: float = 0.5,
         restart_backoff_seconds: float = 2.0,
+        transient_retry_seconds: float = 300.0,
     ) -> None:
         self._pool = pool
         self._factory = consumer_factory
@@ -58,6 +64,7 @@ class EnrichmentConsumer:
         self._retry_backoff = retry_backoff_seconds
         self._max_wait = max_wait_seconds
         self._restart_backoff = restart_backoff_seconds
+        self._transient_retry_seconds = transient_retry_seconds
 
     async def handle(self, event: Event) -> enrichment.Outcome | None:
         """Apply one event; None if it is not an ``ExpenseEnriched`` (skipped).
@@ -71,12 +78,28 @@ class EnrichmentConsumer:
         msg = event.decode(events_pb2.ExpenseEnriched)  # PermanentError if undecodable
         try:
             parsed = enrichment.parse(event.event_id, msg)
-            outcome = await in_transaction(self._pool, lambda conn: enrichment.apply(conn, parsed))
+            outcome = await self._apply_patiently(parsed)
         except enrichment.BadEnrichment as exc:
             EVENTS.labels("bad").inc()
             raise PermanentError(str(exc)) from exc
         EVENTS.labels(outcome.value).inc()
         return outcome
+
+    async def _apply_patiently(self, parsed: enrichment.Enrichment) -> enrichment.Outcome:
+        """Apply, waiting out a database outage or a contended budget (up to
+        ``transient_retry_seconds``) instead of dead-lettering a good event; the partition
+        waits meanwhile, which is right: no other event could be applied either."""
+        deadline = time.monotonic() + self._transient_retry_seconds
+        delay = 0.1
+        while True:
+            try:
+                return await in_transaction(self._pool, lambda conn: enrichment.apply(conn, parsed))
+            except (Unavailable, Aborted, psycopg.OperationalError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("enrichment %s: %s; retrying in %.1fs", parsed.event_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def handle_batch(self, events: Sequence[Event]) -> None:
         for event in events:

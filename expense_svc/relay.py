@@ -20,6 +20,8 @@ inserts the row and sends ``NOTIFY outbox``). This relay turns those rows into K
   ``published_time`` publishes the row again after a restart, with the same ``event-id``;
   consumers deduplicate on it.
 
+Published rows are kept for ``retention_seconds`` (a week), then deleted by the relay.
+
 Metrics: ``finmesh_outbox_unpublished_rows`` and ``finmesh_outbox_lag_seconds`` (age of the
 oldest unpublished row), ``finmesh_outbox_published_total``,
 ``finmesh_outbox_publish_failures_total``.
@@ -100,6 +102,13 @@ WHERE published_time IS NULL AND key = ANY(%s) AND id <= %s
 ORDER BY id
 """
 _MARK = "UPDATE outbox SET published_time = now() WHERE id = ANY(%s)"
+_PURGE = """
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox
+    WHERE published_time < now() - make_interval(secs => %s)
+    ORDER BY id LIMIT 5000
+)
+"""
 _BACKLOG = """
 SELECT count(*), coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8
 FROM outbox WHERE published_time IS NULL
@@ -118,6 +127,9 @@ class RelaySettings:
     max_backoff_seconds: float = 10.0
     #: How long a graceful stop waits for the batch in flight.
     stop_timeout_seconds: float = 15.0
+    #: Published rows older than this are deleted (at most once per ``purge_every_seconds``).
+    retention_seconds: float = 7 * 24 * 3600
+    purge_every_seconds: float = 3600
 
 
 @dataclass(frozen=True)
@@ -201,6 +213,7 @@ class OutboxRelay:
         listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
         backoff = 0.0
         last_metrics = 0.0
+        last_purge = time.monotonic()
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -225,6 +238,10 @@ class OutboxRelay:
                     last_metrics = now
                     with contextlib.suppress(psycopg.Error):
                         await self.refresh_metrics()
+                if now - last_purge >= self.settings.purge_every_seconds:
+                    last_purge = now
+                    with contextlib.suppress(psycopg.Error):
+                        await self.purge_published()
                 await _wait_for(stop, self.settings.poll_interval_seconds, self._wake)
         finally:
             listener.cancel()
@@ -280,6 +297,16 @@ class OutboxRelay:
             log.warning("outbox relay: %d of %d rows not acknowledged", len(failed), len(rows))
             raise failure
         return len(claimed), len(acked)
+
+    async def purge_published(self) -> int:
+        """Delete rows published longer than ``retention_seconds`` ago; returns how many."""
+        deleted = 0
+        while True:
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(_PURGE, (self.settings.retention_seconds,))
+            deleted += cur.rowcount
+            if cur.rowcount < 5000:
+                return deleted
 
     async def refresh_metrics(self) -> tuple[int, float]:
         """Update the backlog gauges; returns (unpublished rows, lag seconds)."""

@@ -483,3 +483,30 @@ async def test_rows_without_a_notification_are_found_by_the_poll(
     assert event.event_id == event_id
     assert event.event_type == "finance.events.v1.ExpenseDeleted"
     assert event.decode(events_pb2.ExpenseDeleted) == message
+
+
+async def test_published_rows_past_retention_are_purged_and_unpublished_ones_never(
+    relay_pool: tuple[str, db.Pool],
+) -> None:
+    url, pool = relay_pool
+    user = user_id("purge")
+    for _ in range(3):
+        await record_expense(pool, user)
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE outbox SET published_time = now() - interval '8 days'"
+            " WHERE id = (SELECT min(id) FROM outbox)"
+        )
+        await conn.execute(
+            "UPDATE outbox SET published_time = now() - interval '1 day'"
+            " WHERE id = (SELECT max(id) FROM outbox)"
+        )
+        await conn.execute(  # an old row that was never published stays
+            "UPDATE outbox SET create_time = now() - interval '30 days'"
+            " WHERE published_time IS NULL"
+        )
+    relay = OutboxRelay(pool, listen_conninfo=url, bootstrap_servers="127.0.0.1:1")
+    assert await relay.purge_published() == 1
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT published_time IS NULL FROM outbox ORDER BY id")
+        assert [r[0] for r in await cur.fetchall()] == [True, False]
