@@ -684,3 +684,61 @@ async def test_a_deletion_without_the_expense_snapshot_still_removes_it(
     [total] = body["totals"]
     assert money(total["spent"]) == Decimal("10.01")
     assert total["expenseCount"] == 2
+
+
+# -- end to end with expense_svc ---------------------------------------------------------------
+
+
+async def test_expenses_created_through_expense_svc_reach_the_summary_via_its_outbox(
+    mesh: Mesh, envoy: httpx.AsyncClient
+) -> None:
+    user = new_user("e2e")
+    month = Month.of(utc_today()).add(-1)
+    rows = [
+        ("12.40", "groceries", 3, "DEBIT"),
+        ("7.25", "dining", 9, "DEBIT"),
+        ("88.10", "groceries", 17, "DEBIT"),
+        ("20.00", "shopping", 18, "CREDIT"),
+    ]
+    ids = []
+    for amount, category, day, direction in rows:
+        units, nanos = amount.split(".")
+        resp = await envoy.post(
+            "/v1/expenses",
+            json={
+                "amount": {"currencyCode": "GBP", "units": units, "nanos": int(nanos) * 10**7},
+                "description": f"{category} purchase",
+                "category": category,
+                "direction": f"DIRECTION_{direction}",
+                "date": {"year": month.year, "month": month.month, "day": day},
+            },
+            headers={**mesh.headers(user), "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert resp.status_code == 200, resp.text
+        ids.append(resp.json()["id"])
+    # A user edit (category and amount) flows through the outbox as ExpenseChanged.
+    resp = await envoy.patch(
+        f"/v1/expenses/{ids[1]}",
+        json={
+            "amount": {"currencyCode": "GBP", "units": "9", "nanos": 500000000},
+            "category": "entertainment",
+        },
+        params={"updateMask": "amount,category"},
+        headers=mesh.headers(user),
+    )
+    assert resp.status_code == 200, resp.text
+
+    want = {"groceries": Decimal("100.50"), "entertainment": Decimal("9.50")}
+    body = await eventually(
+        lambda: get(envoy, mesh, user, "/v1/insights/summary", month=str(month)),
+        lambda b: (
+            {c["category"]: money(c["spent"]) for c in b.get("categories", []) if money(c["spent"])}
+            == want
+        ),
+        what="expense_svc's events in the projection",
+        timeout_seconds=60,
+    )
+    [total] = body["totals"]
+    assert money(total["spent"]) == Decimal("110.00")
+    assert money(total["received"]) == Decimal("20.00")
+    assert total["expenseCount"] == 4
