@@ -372,21 +372,23 @@ class OutboxRelay:
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Set the wake-up event on every ``NOTIFY outbox``; reconnect when the link drops."""
-        while not stop.is_set():
-            try:
-                conn = await AsyncConnection.connect(self._listen_conninfo, autocommit=True)
-                async with conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    self.listening.set()
-                    self._wake.set()  # whatever was committed while we were not listening
-                    while not stop.is_set():
-                        async for _ in conn.notifies(timeout=1.0):
-                            self._wake.set()
-            except psycopg.Error as exc:
-                self.listening.clear()
-                log.warning("outbox relay: LISTEN connection failed (%s); polling meanwhile", exc)
-                await _wait_for(stop, 1.0)
-        self.listening.clear()
+        try:
+            while not stop.is_set():
+                try:
+                    conn = await AsyncConnection.connect(self._listen_conninfo, autocommit=True)
+                    async with conn:
+                        await conn.execute(f"LISTEN {CHANNEL}")
+                        self.listening.set()
+                        self._wake.set()  # whatever was committed while we were not listening
+                        while not stop.is_set():
+                            async for _ in conn.notifies(timeout=1.0):
+                                self._wake.set()
+                except psycopg.Error as exc:
+                    self.listening.clear()
+                    log.warning("outbox relay: LISTEN failed (%s); polling meanwhile", exc)
+                    await _wait_for(stop, 1.0)
+        finally:
+            self.listening.clear()
 
 
 async def _wait_for(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:

@@ -21,6 +21,7 @@ from expense_svc.tx import in_transaction
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
 from finmesh import db
+from finmesh.errors import Aborted
 from finmesh.kafka import (
     CONTENT_TYPE,
     HEADER_CONTENT_TYPE,
@@ -495,3 +496,47 @@ async def test_an_unknown_category_is_rejected_and_changes_nothing(pool: db.Pool
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT count(*) FROM processed_events")
         assert await cur.fetchone() == (0,)  # rolled back with the rest: may be retried
+
+
+async def test_a_contended_budget_is_waited_out_not_dead_lettered(
+    pool: db.Pool,
+    producer: EventProducer,
+    kafka_bootstrap_servers: str,
+    kafka_topic: str,
+    kafka_group_id: str,
+) -> None:
+    user = user_id("contended")
+    await budget(pool, user, "dining")
+    expense = await create(pool, user, "8.00")
+    refusals = 0
+
+    async def busy(point: str) -> None:  # the budget CAS gives up (ABORTED) twice
+        nonlocal refusals
+        if point == "spend.read" and refusals < 2:
+            refusals += 1
+            raise Aborted("budget too busy", reason="BUDGET_CONTENDED")
+
+    await send(producer, kafka_topic, enriched(expense, user, "dining"))
+    budgets.RACE_HOOK = busy
+    try:
+        runner = EnrichmentConsumer(
+            pool,
+            kafka_consumer(kafka_bootstrap_servers, group_id=kafka_group_id, topic=kafka_topic),
+            max_attempts=1,  # the wrapper alone would dead-letter at the first failure
+            max_wait_seconds=0.2,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner.run(stop))
+        try:
+            await wait_until(state_is(pool, expense.id, category="dining"), "the enrichment")
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+    finally:
+        budgets.RACE_HOOK = None
+    assert refusals == 2
+    assert await spent(pool, user, "dining") == Decimal("8.00")
+    dead = await read_topic(
+        kafka_bootstrap_servers, dlq_topic(kafka_topic), {user}, lambda evs: False, within=3
+    )
+    assert dead == []

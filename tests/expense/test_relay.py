@@ -23,13 +23,13 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from google.type import date_pb2, money_pb2
 from prometheus_client import REGISTRY
 
-from expense_svc import expenses, outbox
+from expense_svc import expenses, outbox, relay
 from expense_svc.convert import ExpenseDraft
 from expense_svc.relay import OutboxRelay, OutboxRow, RelaySettings, publishable
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
 from finmesh import db
-from finmesh.config import REPO_ROOT, DatabaseConfig
+from finmesh.config import REPO_ROOT, DatabaseConfig, KafkaConfig, ServiceConfig
 from finmesh.kafka import Event
 from tests.plugins.kafka import KafkaTestBroker
 
@@ -510,3 +510,28 @@ async def test_published_rows_past_retention_are_purged_and_unpublished_ones_nev
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT published_time IS NULL FROM outbox ORDER BY id")
         assert [r[0] for r in await cur.fetchall()] == [True, False]
+
+
+async def test_start_background_runs_the_relay_for_a_service_config_and_stops_cleanly(
+    kafka_bootstrap_servers: str, relay_pool: tuple[str, db.Pool]
+) -> None:
+    url, pool = relay_pool
+    user = user_id("background")
+    cfg = ServiceConfig(
+        name="expense_svc",
+        port=0,
+        database=DatabaseConfig(url=url),
+        kafka=KafkaConfig(bootstrap_servers=kafka_bootstrap_servers, client_id="expense_svc"),
+    )
+    async with relay.start_background(cfg, pool) as running:
+        assert running is not None
+        await asyncio.wait_for(running.listening.wait(), 15)
+        _, event_id = await record_expense(pool, user)
+
+        async def drained() -> bool:
+            return await unpublished(pool) == 0
+
+        await wait_until(drained, "the background relay to publish", within=30)
+    assert not running.listening.is_set()  # the LISTEN connection is closed
+    (event,) = await read_topic(kafka_bootstrap_servers, RAW, {user}, distinct_ids(1))
+    assert event.event_id == event_id
