@@ -203,6 +203,67 @@ try {
     await shot("08-budget-85-amber");
   });
 
+  /** Another tab (same user) changing something through the API, behind the page's back. */
+  const otherTab = (method, path, body) =>
+    page.evaluate(
+      async ([method, path, body]) => {
+        const { token } = JSON.parse(sessionStorage.getItem("finmesh.session"));
+        const res = await fetch(path, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+        return { status: res.status, body: await res.json() };
+      },
+      [method, path, body],
+    );
+
+  await flow("budget_conflict", ["budget"], async ({ step, data }) => {
+    const category = results.flows.budget.data.category;
+    const budget = page.locator(`li[data-testid="budget"][data-category="${category}"]`);
+    await budget.getByRole("button", { name: "Change limit" }).click();
+    await budget.getByLabel(/Limit for/).fill("12.00");
+    const month = await page.evaluate(() => new URLSearchParams(location.hash.split("?")[1]).get("month"));
+    const other = await otherTab("PATCH", `/v1/budgets/${month}/${category}?updateMask=limit`, {
+      limit: { currencyCode: "GBP", units: "20", nanos: 0 },
+    });
+    data.otherStatus = other.status;
+    step(`another tab set the limit to £20 (${other.status})`);
+    await budget.getByRole("button", { name: "Save" }).click();
+    const conflict = budget.getByTestId("budget-conflict");
+    await conflict.waitFor();
+    data.conflictText = await conflict.innerText();
+    step(`409 explained: ${data.conflictText}`);
+    await shot("09-budget-conflict");
+    await conflict.getByRole("button", { name: "Use my value" }).click();
+    await conflict.waitFor({ state: "detached" });
+    await page.waitForFunction((c) => document.querySelector(`li[data-category="${c}"] [data-testid="budget-limit"]`)?.textContent === "£12.00", category);
+    data.finalLimit = await budget.getByTestId("budget-limit").innerText();
+    step(`retried with the fresh etag: limit ${data.finalLimit}`);
+  });
+
+  await flow("edit_conflict", ["quick_add"], async ({ step, data }) => {
+    await go("#/expenses");
+    const id = results.flows.quick_add.data.expenseId;
+    await row(id).waitFor();
+    await row(id).getByRole("button", { name: "Edit" }).click();
+    const form = page.getByRole("form", { name: "Edit expense" });
+    await form.getByLabel("Description").fill("Oat latte at Starbucks");
+    const other = await otherTab("PATCH", `/v1/expenses/${id}?updateMask=merchant`, { merchant: "Starbucks Reserve" });
+    data.otherStatus = other.status;
+    step(`another tab changed the merchant (${other.status})`);
+    await form.getByRole("button", { name: "Save" }).click();
+    const note = form.getByRole("alert");
+    await note.waitFor();
+    data.conflictText = await note.innerText();
+    step(`409 explained: ${data.conflictText}`);
+    await shot("06-expense-edit-conflict");
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.waitFor({ state: "detached" });
+    data.rowText = await row(id).innerText();
+    step(`saved again: ${data.rowText.replace(/\s+/g, " ")}`);
+  });
+
   await flow("import", ["sign_in"], async ({ step, data }) => {
     await go("#/import");
     await page.getByTestId("dropzone").waitFor();

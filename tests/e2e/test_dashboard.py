@@ -99,6 +99,38 @@ def test_budget_progress_bar_turns_amber_past_80_percent(flows: FlowRun, mesh: M
         assert _amount(b.json()["spent"]) == Decimal("8.50")
 
 
+def test_a_concurrent_budget_edit_shows_the_fresh_value_and_retries(
+    flows: FlowRun, mesh: Mesh
+) -> None:
+    data = _ok(flows, "budget_conflict")
+    assert data["otherStatus"] == 200
+    assert "£20.00" in data["conflictText"]  # the other tab's value
+    assert "£12.00" in data["conflictText"]  # and ours
+    assert data["finalLimit"] == "£12.00"
+    category = flows.flow("budget")["data"]["category"]
+    month = datetime.now(BROWSER_TZ).strftime("%Y-%m")
+    with _api(mesh, flows.user) as api:
+        b = api.get(f"/v1/budgets/{month}/{category}").json()
+    assert _amount(b["limit"]) == Decimal("12.00")
+
+
+def test_an_expense_edited_elsewhere_is_explained_and_saved_on_the_fresh_version(
+    flows: FlowRun, mesh: Mesh
+) -> None:
+    data = _ok(flows, "edit_conflict")
+    assert data["otherStatus"] == 200
+    assert (
+        'changed while you were editing: merchant is now "Starbucks Reserve"'
+        in (data["conflictText"])
+    )
+    with _api(mesh, flows.user) as api:
+        e = api.get(f"/v1/expenses/{flows.flow('quick_add')['data']['expenseId']}").json()
+    # Both changes survive: the other tab's merchant and this tab's description.
+    assert e["description"] == "Oat latte at Starbucks"
+    assert e["merchant"] == "Starbucks Reserve"
+    assert "Starbucks Reserve" in data["rowText"]
+
+
 def test_import_a_statement_shows_counts_rejections_and_rows(flows: FlowRun, mesh: Mesh) -> None:
     data = _ok(flows, "import")
     assert data["first"] == {"imported": 3, "duplicates": 0, "rejected": 1}

@@ -357,11 +357,24 @@ function EditExpense({
       if (err instanceof ApiError && err.status === 409) {
         const fresh = await api.getExpense(base.id!).catch(() => null);
         if (fresh) {
+          // Say what changed elsewhere; keep the user's edits, take the fresh value of
+          // every field they did not touch.
+          const changes: string[] = [];
+          if (fresh.description !== base.description) changes.push(`description is now "${fresh.description}"`);
+          if (fresh.merchant !== base.merchant) changes.push(`merchant is now "${fresh.merchant || "none"}"`);
+          if (toDecimalString(fresh.amount) !== toDecimalString(base.amount) || fresh.amount?.currencyCode !== base.amount?.currencyCode)
+            changes.push(`amount is now ${formatMoney(fresh.amount, { locale })}`);
+          if (dateToIso(fresh.date) !== dateToIso(base.date)) changes.push(`date is now ${formatDate(fresh.date, locale)}`);
+          if (fresh.category !== base.category) changes.push(`category is now ${fresh.category || "none"}`);
+          if (description === (base.description ?? "")) setDescription(fresh.description ?? "");
+          if (merchant === (base.merchant ?? "")) setMerchant(fresh.merchant ?? "");
+          if (amount === toDecimalString(base.amount)) setAmount(toDecimalString(fresh.amount));
+          if (date === dateToIso(base.date)) setDate(dateToIso(fresh.date));
           setBase(fresh);
           onConflict(fresh);
           setError(
-            `This expense changed while you were editing: it is now "${fresh.description}", ${formatMoney(fresh.amount, { locale })} on ${formatDate(fresh.date, locale)}. ` +
-              "Your changes are still in the form — save again to apply them to the latest version.",
+            `This expense changed while you were editing${changes.length ? `: ${changes.join(", ")}` : ""}. ` +
+              "Your own changes are still in the form — save again to apply them to the latest version.",
           );
         } else {
           setError("This expense changed or was deleted while you were editing. Close the form and reload.");
