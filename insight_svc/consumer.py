@@ -149,7 +149,9 @@ class Projector:
             raise PermanentError(f"ExpenseEnriched {event.event_id} names no expense")
         occur = _time(enriched.occur_time) or dt.datetime.now(dt.UTC)
         enr = repository.Enrichment(enriched.merchant, enriched.category, enriched.enrichment_state)
-        event_id = event.event_id or enriched.event_id
+        event_id = (
+            event.event_id or enriched.event_id or f"{event.topic}:{event.partition}:{event.offset}"
+        )
         async with self._pool.connection() as conn:
             if await repository.mark_processed(conn, event_id, CONSUMER):
                 await repository.apply_enrichment(

@@ -16,8 +16,9 @@ Pure. For each category and currency:
 
 ``projected = spent_to_date + due + estimate``, ``projected_low``/``projected_high`` the same with
 the range ends, so ``low <= projected <= high`` always holds. A past month gives its actual
-totals (range collapsed). A currency's totals add up its categories (a sum of 10th percentiles
-is a cautious, not an exact, 10th percentile of the sum).
+totals (range collapsed); a future month is projected from today (``as_of_date`` is
+today, every day of the month remains, nothing is spent yet). A currency's totals add up its
+categories (a sum of 10th percentiles is a cautious, not an exact, 10th percentile of the sum).
 
 Safe to spend today (per currency with budgets): the budgets' total minus what was spent so far
 in the budgeted categories and the recurring payments still due in them, spread over the days

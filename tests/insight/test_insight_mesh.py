@@ -606,7 +606,7 @@ async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
 ) -> None:
     user = new_user("budgets")
     this = Month.of(utc_today())
-    for category, units in (("groceries", "300"), ("dining", "100")):
+    for category, units in (("groceries", "300"), ("dining", "100"), ("transport", "5")):
         resp = await envoy.patch(
             f"/v1/budgets/{this}/{category}",
             json={"limit": {"currencyCode": "GBP", "units": units}},
@@ -624,7 +624,9 @@ async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
     for a in amounts:
         e = expense(user, this.first, str(a), "Waitrose", "groceries")
         await publish(producer, RAW, user, recorded(user, e))
-    spent = sum(amounts, Decimal(0))
+    taxi = expense(user, this.first, "12.00", "Uber", "transport")
+    await publish(producer, RAW, user, recorded(user, taxi))
+    spent = sum(amounts, Decimal(0)) + Decimal("12.00")
 
     resp = await eventually(
         lambda: envoy.get(
@@ -639,8 +641,14 @@ async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
     assert "x-finmesh-degraded" not in resp.headers
     cats = {c["category"]: c for c in resp.json()["categories"]}
     assert money(cats["groceries"]["budgetLimit"]) == Decimal(300)
-    assert money(cats["groceries"]["budgetRemaining"]) == Decimal(300) - spent
-    assert cats["groceries"]["budgetPercentUsed"] == pytest.approx(float(spent / 3), abs=0.05)
+    groceries_spent = sum(amounts, Decimal(0))
+    assert money(cats["groceries"]["budgetRemaining"]) == Decimal(300) - groceries_spent
+    assert cats["groceries"]["budgetPercentUsed"] == pytest.approx(
+        float(groceries_spent / 3), abs=0.05
+    )
+    # Overspent: nothing remains (never negative), more than 100% used.
+    assert money(cats["transport"]["budgetRemaining"]) == 0
+    assert cats["transport"]["budgetPercentUsed"] == pytest.approx(240.0)
     # A budget with nothing spent is listed too.
     assert money(cats["dining"]["spent"]) == 0
     assert money(cats["dining"]["budgetLimit"]) == Decimal(100)
@@ -648,15 +656,36 @@ async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
 
     forecast = await get(envoy, mesh, user, "/v1/insights/forecast", month=str(this))
     [total] = forecast["totals"]
-    assert money(total["budgetLimit"]) == Decimal(400)
+    assert money(total["budgetLimit"]) == Decimal(405)
     days_left = forecast["daysRemaining"]
-    expected = ((Decimal(400) - spent) / (days_left + 1)).quantize(
+    expected = ((Decimal(405) - spent) / (days_left + 1)).quantize(
         Decimal("0.01"), rounding="ROUND_FLOOR"
     )
     assert money(total["safeToSpendToday"]) == expected
     fcats = {c["category"]: c for c in forecast["categories"]}
     assert money(fcats["dining"]["budgetLimit"]) == Decimal(100)
     assert fcats["groceries"]["overBudget"] is False
+    assert fcats["transport"]["overBudget"] is True
+    # Projected over budget in the current month: a forecast-overspend insight, stored once
+    # however often the forecast is asked for.
+    await get(envoy, mesh, user, "/v1/insights/forecast", month=str(this))
+    overspend = await eventually(
+        lambda: list_insights(envoy, mesh, user, type="INSIGHT_TYPE_FORECAST_OVERSPEND"),
+        lambda items: len(items) >= 1,
+        what="the forecast-overspend insight",
+    )
+    await get(envoy, mesh, user, "/v1/insights/forecast", month=str(this))
+    await publish(producer, INSIGHTS, user, threshold(user, str(this), "transport", 100, "12", "5"))
+    await eventually(
+        lambda: list_insights(envoy, mesh, user, type="INSIGHT_TYPE_BUDGET_THRESHOLD"),
+        lambda items: len(items) == 1,
+        what="a later event on the same partition",
+    )
+    again = await list_insights(envoy, mesh, user, type="INSIGHT_TYPE_FORECAST_OVERSPEND")
+    assert [i["id"] for i in again] == [overspend[0]["id"]]
+    assert again[0]["category"] == "transport"
+    assert money(again[0]["referenceAmount"]) == Decimal(5)
+    assert money(again[0]["amount"]) >= Decimal(12)
 
 
 async def test_a_deletion_without_the_expense_snapshot_still_removes_it(
