@@ -12,9 +12,9 @@ Grammar (``google/api/http.proto``)::
 Matching follows Envoy's transcoder (grpc-httpjson-transcoding ``PathMatcher``): the query is
 cut off; a trailing ``:verb`` is split off only when it is one of the verbs some template uses;
 trailing empty segments are dropped (``/v1/categories/`` matches ``/v1/categories``); literals
-are compared as sent (no decoding); a variable's value is percent-decoded except for RFC 6570
-reserved characters (``%2F`` stays ``%2F``). Where several templates match, literals beat
-``*`` which beats ``**``, segment by segment from the left.
+are compared as sent (no decoding); a variable's value is percent-decoded completely. Where
+several templates match, literals beat ``*`` which beats ``**``, segment by segment from the
+left.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from urllib.parse import unquote_to_bytes
 
 T = TypeVar("T")
 
@@ -31,8 +32,6 @@ SINGLE = 1  # "*" or a plain variable
 MULTI = 2  # "**"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_RESERVED = frozenset("!#$&'()*+,/:;=?@[]")
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 class TemplateError(ValueError):
@@ -105,28 +104,11 @@ class PathTemplate:
 
 
 def unescape_path(value: str) -> str:
-    """Percent-decode a path value, leaving reserved characters escaped (Envoy's default
-    ``ALL_CHARACTERS_EXCEPT_RESERVED``). A value that does not decode to UTF-8 stays as sent."""
+    """Percent-decode a path value completely (what Envoy does: ``%2F`` becomes ``/``). Bytes
+    that are not UTF-8 become surrogates (``surrogateescape``); a string field refuses them."""
     if "%" not in value:
         return value
-    out = bytearray()
-    i, n = 0, len(value)
-    while i < n:
-        ch = value[i]
-        if ch == "%" and _ESCAPE.match(value, i):
-            byte = int(value[i + 1 : i + 3], 16)
-            if byte < 0x80 and chr(byte) in _RESERVED:
-                out.extend(value[i : i + 3].encode())
-            else:
-                out.append(byte)
-            i += 3
-            continue
-        out.extend(ch.encode())
-        i += 1
-    try:
-        return out.decode()
-    except UnicodeDecodeError:
-        return value
+    return unquote_to_bytes(value).decode("utf-8", "surrogateescape")
 
 
 def parse(template: str) -> PathTemplate:

@@ -216,8 +216,15 @@ def message_class(desc: MessageDesc) -> type[message.Message]:
 def scalar_from_string(fd: Field, value: str, path: str) -> Any:
     """A query/path string as the field's Python value, or :class:`TranscodeError`."""
     t = fd.type
-    shown = json.dumps(value, ensure_ascii=False)
+    shown = json.dumps(value, ensure_ascii=False).encode("utf-8", "replace").decode()
     if t == FD.TYPE_STRING:
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            # Envoy passes such bytes on and the service fails to parse them (a 500 there).
+            raise TranscodeError(
+                f"{path}: invalid value (not UTF-8) for type TYPE_STRING"
+            ) from None
         return value
     if t in _INT_RANGES:
         if not _INT.fullmatch(value):
