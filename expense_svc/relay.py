@@ -255,11 +255,10 @@ class OutboxRelay:
         while stop is None or not stop.is_set():
             claimed, published = await self.publish_once()
             total += published
-            if claimed < self.settings.batch_size:
+            # A short batch: all done. Nothing published: every key claimed is being published
+            # by another relay right now; the next wake-up or poll tries again.
+            if claimed < self.settings.batch_size or published == 0:
                 break
-            if published == 0:
-                # Everything claimed belongs to keys other relays are publishing right now.
-                await asyncio.sleep(0.05)
         return total
 
     async def publish_once(self) -> tuple[int, int]:
