@@ -518,3 +518,50 @@ async def test_list_categories_pages_and_rejects_negative_page_size(mesh: Mesh) 
     assert len(ids) == 18 and ids[0] == "groceries" and ids[-1] == "other"
     assert rest.json()["nextPageToken"] == ""
     assert negative.status_code == 400 and "page_size" in violations(negative.json())
+
+
+async def test_full_replacement_update_keeps_what_the_client_left_unset(mesh: Mesh) -> None:
+    user = _user("replace")
+    async with httpx.AsyncClient(base_url=mesh.envoy_url) as client:
+        created = await _create(
+            client, mesh, user, category="travel", date={"year": 2026, "month": 1, "day": 2}
+        )
+        resp = await client.patch(
+            f"/v1/expenses/{created['id']}",
+            params={"updateMask": "*"},
+            json={"description": "Train to Leeds", "direction": "DIRECTION_CREDIT"},
+            headers=mesh.headers(user),
+        )
+        cleared = await client.patch(
+            f"/v1/expenses/{created['id']}",
+            params={"updateMask": "category"},
+            json={"category": ""},
+            headers=mesh.headers(user),
+        )
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["description"] == "Train to Leeds"
+    assert body["direction"] == "DIRECTION_CREDIT"
+    assert body["amount"] == created["amount"]  # unset: kept
+    assert body["date"] == created["date"]  # unset: kept
+    assert body["category"] == "travel"  # empty: kept
+    assert cleared.status_code == 400 and "expense.category" in violations(cleared.json())
+
+
+async def test_unknown_enum_value_over_grpc_is_400(mesh: Mesh) -> None:
+    user = _user("enum")
+    async with mesh.channel("expense_svc") as channel:
+        stub = expense_service_pb2_grpc.ExpenseServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stub.CreateExpense(
+                expense_service_pb2.CreateExpenseRequest(
+                    expense=expense_pb2.Expense(
+                        amount=money_pb2.Money(currency_code="GBP", units=1),
+                        description="odd",
+                        direction=7,  # type: ignore[arg-type]
+                    )
+                ),
+                metadata=mesh.metadata(user),
+            )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "expense.direction" in (info.value.details() or "")
