@@ -30,6 +30,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import prometheus_client
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from finance.events.v1 import events_pb2
@@ -48,6 +49,10 @@ _RAISED = events_pb2.InsightRaised.DESCRIPTOR.full_name
 _CHANGED = events_pb2.ExpenseChanged.DESCRIPTOR.full_name
 
 Item = pb.WatchInsightsResponse | None
+
+WATCHERS = prometheus_client.Gauge(
+    "finmesh_insight_watchers", "Open WatchInsights streams on this replica"
+)
 
 
 class WatchHub:
@@ -71,9 +76,11 @@ class WatchHub:
         if self._closed:
             queue.put_nowait(None)
         self._watchers[user_id].add(queue)
+        WATCHERS.inc()
         try:
             yield queue
         finally:
+            WATCHERS.dec()
             watchers = self._watchers.get(user_id)
             if watchers is not None:
                 watchers.discard(queue)

@@ -490,6 +490,17 @@ async def test_forecast_range_is_ordered_and_includes_recurring_payments_still_d
 # -- WatchInsights -------------------------------------------------------------------------------
 
 
+async def watchers(mesh: Mesh) -> float:
+    """insight_svc's open WatchInsights streams, from its Prometheus endpoint."""
+    port = mesh.cfg.ports.insight_metrics
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("finmesh_insight_watchers "):
+            return float(line.split()[1])
+    raise AssertionError("no finmesh_insight_watchers metric")
+
+
 async def test_watch_through_envoy_streams_the_callers_new_insights_and_never_another_users(
     mesh: Mesh, producer: EventProducer
 ) -> None:
@@ -527,6 +538,10 @@ async def test_watch_through_envoy_streams_the_callers_new_insights_and_never_an
                 await next_items()
 
         await asyncio.wait_for(until_both(), 45)
+        assert await watchers(mesh) >= 1
+
+    # The client went away: the server ends the stream and forgets the watcher.
+    await eventually(lambda: watchers(mesh), lambda n: n == 0, what="the watcher to be dropped")
 
     insights = [i["insight"] for i in seen if "insight" in i]
     assert [(i["category"], i["thresholdPercent"]) for i in insights] == [("groceries", 80)]
