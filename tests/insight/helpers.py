@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
 from finmesh.kafka import EventProducer
-from insight_svc.model import CREDIT, DEBIT, Txn, to_money
+from insight_svc.model import CREDIT, DEBIT, Txn, to_date_proto, to_money
 
 T = TypeVar("T")
 
@@ -73,12 +73,14 @@ def expense(
     return expense_pb2.Expense(
         id=expense_id or str(uuid.uuid4()),
         amount=to_money(Decimal(amount), currency),
-        direction=direction,  # type: ignore[arg-type]
+        direction=expense_pb2.Direction.ValueType(direction),
         description=description if description is not None else f"{merchant.upper()} {day}",
         merchant=merchant,
         category=category,
-        category_source=expense_pb2.CATEGORY_SOURCE_MODEL if category else 0,  # type: ignore[arg-type]
-        date={"year": day.year, "month": day.month, "day": day.day},  # type: ignore[arg-type]
+        category_source=expense_pb2.CATEGORY_SOURCE_MODEL
+        if category
+        else expense_pb2.CATEGORY_SOURCE_UNSPECIFIED,
+        date=to_date_proto(day),
         enrichment_state=expense_pb2.ENRICHMENT_STATE_ENRICHED,
         create_time=ts(when),
         update_time=ts(when),
