@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
+import json
 import random
 import uuid
 from collections import defaultdict
@@ -21,7 +23,7 @@ import pytest
 
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
-from finmesh.kafka import EventProducer
+from finmesh.kafka import EventProducer, tail
 from insight_svc.model import Month, add_months, utc_today
 from tests.insight.helpers import (
     JsonArrayStream,
@@ -786,3 +788,39 @@ async def test_expenses_created_through_expense_svc_reach_the_summary_via_its_ou
     assert money(total["spent"]) == Decimal("110.00")
     assert money(total["received"]) == Decimal("20.00")
     assert total["expenseCount"] == 4
+
+
+# -- poison events -----------------------------------------------------------------------------
+
+
+async def test_an_event_that_cannot_become_an_insight_is_dead_lettered_and_the_partition_moves_on(
+    mesh: Mesh, producer: EventProducer, envoy: httpx.AsyncClient
+) -> None:
+    user = new_user("poison")
+    month = str(Month.of(utc_today()))
+    kindless = events_pb2.InsightRaised(
+        event_id=str(uuid.uuid4()), occur_time=ts(dt.datetime.now(dt.UTC)), user_id=user
+    )
+    bad_month = threshold(user, "2026-13", "dining", 50, "1", "2")
+    good = threshold(user, month, "dining", 50, "1", "2")
+    await publish(producer, INSIGHTS, user, kindless, bad_month, good)
+    await eventually(
+        lambda: list_insights(envoy, mesh, user),
+        lambda items: len(items) == 1,
+        what="the good event after the poison ones",
+    )
+    out = io.StringIO()
+    await asyncio.to_thread(
+        tail,
+        mesh.cfg.kafka_bootstrap_servers,
+        "insights.events.dlq",
+        from_beginning=True,
+        out=out,
+        idle_timeout=3,
+    )
+    dead = [json.loads(line) for line in out.getvalue().splitlines()]
+    mine = {d["eventId"]: d for d in dead if d["key"] == user}
+    assert set(mine) == {kindless.event_id, bad_month.event_id}
+    for d in mine.values():
+        assert d["headers"]["dlq-source-topic"] == INSIGHTS
+        assert d["headers"]["dlq-error"]
