@@ -57,6 +57,8 @@ class EnrichmentConsumer:
         max_wait_seconds: float = 0.5,
         restart_backoff_seconds: float = 2.0,
         transient_retry_seconds: float = 300.0,
+        dedupe_retention_seconds: float = 14 * 24 * 3600,
+        purge_every_seconds: float = 3600,
     ) -> None:
         self._pool = pool
         self._factory = consumer_factory
@@ -65,6 +67,8 @@ class EnrichmentConsumer:
         self._max_wait = max_wait_seconds
         self._restart_backoff = restart_backoff_seconds
         self._transient_retry_seconds = transient_retry_seconds
+        self._dedupe_retention = dedupe_retention_seconds
+        self._purge_every = purge_every_seconds
 
     async def handle(self, event: Event) -> enrichment.Outcome | None:
         """Apply one event; None if it is not an ``ExpenseEnriched`` (skipped).
@@ -107,7 +111,35 @@ class EnrichmentConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop``. A consumer that fails (fatal client error, DLQ unreachable)
-        is closed and a new one joins the group, resuming from the committed offsets."""
+        is closed and a new one joins the group, resuming from the committed offsets.
+        Meanwhile, event ids older than ``dedupe_retention_seconds`` (two Kafka retention
+        periods by default) are forgotten every ``purge_every_seconds``."""
+        purger = asyncio.create_task(self._purge_loop(stop), name="enrichment-dedupe-purge")
+        try:
+            await self._consume(stop)
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+
+    async def purge(self) -> int:
+        """Forget processed event ids past their retention now; returns how many."""
+        return await in_transaction(
+            self._pool, lambda conn: enrichment.purge_processed(conn, self._dedupe_retention)
+        )
+
+    async def _purge_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._purge_every)
+                return
+            try:
+                purged = await self.purge()
+                log.info("forgot %d processed enrichment event ids", purged)
+            except Exception:
+                log.exception("purging processed_events failed")
+
+    async def _consume(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             consumer = self._factory()
             try:

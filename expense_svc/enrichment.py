@@ -224,6 +224,17 @@ async def apply(conn: Conn, e: Enrichment) -> Outcome:
     return Outcome.APPLIED
 
 
+async def purge_processed(conn: Conn, older_than_seconds: float) -> int:
+    """Forget this consumer's processed event ids older than ``older_than_seconds``; returns
+    how many. Keep them longer than Kafka could redeliver an event (topic retention)."""
+    cur = await conn.execute(
+        "DELETE FROM processed_events"
+        " WHERE consumer = %s AND processed_time < now() - make_interval(secs => %s)",
+        (CONSUMER, older_than_seconds),
+    )
+    return cur.rowcount
+
+
 async def _target(conn: Conn, old: ExpenseRow, e: Enrichment) -> ExpenseRow:
     """What the expense becomes."""
     if e.failed:

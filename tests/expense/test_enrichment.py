@@ -540,3 +540,22 @@ async def test_a_contended_budget_is_waited_out_not_dead_lettered(
         kafka_bootstrap_servers, dlq_topic(kafka_topic), {user}, lambda evs: False, within=3
     )
     assert dead == []
+
+
+async def test_old_processed_event_ids_are_forgotten_and_recent_ones_kept(pool: db.Pool) -> None:
+    user = user_id("purge")
+    old, recent = await create(pool, user, "1.00"), await create(pool, user, "2.00")
+    old_event = enriched(old, user, "dining")
+    await apply_directly(pool, old_event)
+    await apply_directly(pool, enriched(recent, user, "dining"))
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE processed_events SET processed_time = now() - interval '15 days'"
+            " WHERE event_id = %s",
+            (old_event.event_id,),
+        )
+    runner = EnrichmentConsumer(pool, kafka_consumer("127.0.0.1:1"))
+    assert await runner.purge() == 1
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM processed_events")
+        assert await cur.fetchone() == (1,)
