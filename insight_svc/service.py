@@ -20,6 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 import grpc
+from google.protobuf import timestamp_pb2
+from google.type import money_pb2
 
 from finance.expense.v1 import expense_pb2
 from finance.insight.v1 import insight_service_pb2 as pb
@@ -47,13 +49,11 @@ _STATUS = {
 }
 
 
-def _money(amount: Decimal, currency: str) -> Any:
+def _money(amount: Decimal, currency: str) -> money_pb2.Money:
     return to_money(amount, currency)
 
 
-def _now_ts() -> Any:
-    from google.protobuf import timestamp_pb2
-
+def _now_ts() -> timestamp_pb2.Timestamp:
     ts = timestamp_pb2.Timestamp()
     ts.GetCurrentTime()
     return ts
