@@ -223,12 +223,16 @@ try {
     const budget = page.locator(`li[data-testid="budget"][data-category="${category}"]`);
     await budget.getByRole("button", { name: "Change limit" }).click();
     await budget.getByLabel(/Limit for/).fill("12.00");
-    const month = await page.evaluate(() => new URLSearchParams(location.hash.split("?")[1]).get("month"));
+    const month = await page.evaluate(() => {
+      const d = new Date();
+      return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+    });
     const other = await otherTab("PATCH", `/v1/budgets/${month}/${category}?updateMask=limit`, {
       limit: { currencyCode: "GBP", units: "20", nanos: 0 },
     });
     data.otherStatus = other.status;
     step(`another tab set the limit to £20 (${other.status})`);
+    if (other.status !== 200) throw new Error(`the other tab's update failed: ${JSON.stringify(other)}`);
     await budget.getByRole("button", { name: "Save" }).click();
     const conflict = budget.getByTestId("budget-conflict");
     await conflict.waitFor();
@@ -252,6 +256,7 @@ try {
     const other = await otherTab("PATCH", `/v1/expenses/${id}?updateMask=merchant`, { merchant: "Starbucks Reserve" });
     data.otherStatus = other.status;
     step(`another tab changed the merchant (${other.status})`);
+    if (other.status !== 200) throw new Error(`the other tab's update failed: ${JSON.stringify(other)}`);
     await form.getByRole("button", { name: "Save" }).click();
     const note = form.getByRole("alert");
     await note.waitFor();
