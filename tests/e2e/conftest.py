@@ -141,8 +141,8 @@ def flows(mesh: Mesh, frontend_url: str, tmp_path_factory: pytest.TempPathFactor
     statement_path = work / "statement.csv"
     statement_path.write_bytes(statement)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    for old in RESULTS_DIR.glob("*.png"):
-        old.unlink()
+    for old in [*RESULTS_DIR.glob("*.png"), RESULTS_DIR / "results.json"]:
+        old.unlink(missing_ok=True)
     cfg = {
         "baseUrl": frontend_url,
         "outDir": str(RESULTS_DIR),

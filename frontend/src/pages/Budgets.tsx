@@ -186,7 +186,7 @@ function BudgetRow({ budget, onChange, onDeleted }: { budget: BudgetJson; onChan
       {conflict && (
         <div className="note note-warn" role="alert" data-testid="budget-conflict">
           <p>
-            Someone else changed this budget while you were editing. It is now{" "}
+            This budget was changed elsewhere (another tab or device) while you were editing. It is now{" "}
             <strong>{formatMoney(conflict.fresh.limit, { locale })}</strong>
             {conflict.fresh.rollover ? " with rollover on" : " with rollover off"}.{" "}
             {conflict.mask.includes("limit") && <>You wanted {formatMoney(conflict.mine.limit, { locale })}.</>}
