@@ -7,7 +7,9 @@ parameters only. Every query is scoped to one user.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +22,14 @@ from insight_svc.insights import StoredInsight
 from insight_svc.model import DEBIT, Txn, from_date_proto, merchant_key, to_decimal
 
 Conn = AsyncConnection[Any]
+
+#: Switch for the concurrency test that proves the per-expense lock is needed. Never change it
+#: in production code.
+USE_EXPENSE_LOCK = True
+#: Test-only hook awaited between reading and writing in :func:`apply_expense` and
+#: :func:`apply_enrichment` (``"expense.read"``, ``"enrichment.read"``), so a test can widen
+#: the window a missing lock leaves open. None in production.
+RACE_HOOK: Callable[[str], Awaitable[None]] | None = None
 
 _EVENT_NS = uuid.UUID("c7a0e0d4-51a4-4f57-9a0b-3f1e2b6f8d20")
 _TXN_COLUMNS = (
@@ -78,6 +88,26 @@ def effective(
     return eff_merchant, eff_category, merchant_key(eff_merchant, description)
 
 
+def expense_lock_key(user_id: str, expense_id: str) -> int:
+    """The ``pg_advisory_xact_lock`` key of one projected expense (signed int8)."""
+    digest = hashlib.sha256(f"insight.expense:{user_id}:{expense_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def lock_expense(conn: Conn, user_id: str, expense_id: str) -> None:
+    """Serialise the writers of one projected expense until the transaction ends.
+
+    ``expenses.raw`` and ``expenses.parsed`` are different topics, so a snapshot and its
+    enrichment may be applied at the same moment by two replicas. Each reads the other's row
+    to compute the effective merchant and category; without this lock both can read "nothing
+    yet" and the enrichment is lost.
+    """
+    if USE_EXPENSE_LOCK:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(%s)", (expense_lock_key(user_id, expense_id),)
+        )
+
+
 async def _enrichment(conn: Conn, user_id: str, expense_id: str) -> Enrichment | None:
     cur = await conn.execute(
         "SELECT merchant, category, state FROM enrichments WHERE user_id = %s AND expense_id = %s",
@@ -105,7 +135,10 @@ async def apply_expense(
     amount = to_decimal(expense.amount)
     if amount < 0 or not expense.amount.currency_code:
         raise BadExpenseEvent(f"expense {expense.id} has no valid amount")
+    await lock_expense(conn, user_id, expense.id)
     enr = await _enrichment(conn, user_id, expense.id)
+    if RACE_HOOK is not None:
+        await RACE_HOOK("expense.read")
     eff_merchant, eff_category, key = effective(
         expense.merchant, expense.category, expense.category_source, expense.description, enr
     )
@@ -155,6 +188,7 @@ async def mark_deleted(
 ) -> bool:
     """Tombstone a projected expense (a deletion event without the expense's snapshot).
     Returns True if the row existed and was not newer."""
+    await lock_expense(conn, user_id, expense_id)
     cur = await conn.execute(
         "UPDATE expenses SET deleted = true, version_time = %s "
         "WHERE user_id = %s AND expense_id = %s AND version_time <= %s RETURNING 1",
@@ -173,6 +207,7 @@ async def apply_enrichment(
 ) -> bool:
     """Keep ml_svc's newest enrichment and refresh the expense's effective values. Returns
     True if it was newer than what was stored."""
+    await lock_expense(conn, user_id, expense_id)
     cur = await conn.execute(
         """
         INSERT INTO enrichments AS n (
@@ -194,6 +229,8 @@ async def apply_enrichment(
         (user_id, expense_id),
     )
     row = await cur.fetchone()
+    if RACE_HOOK is not None:
+        await RACE_HOOK("enrichment.read")
     if row is not None:
         eff_merchant, eff_category, key = effective(row[0], row[1], row[2], row[3], enr)
         await conn.execute(
