@@ -61,6 +61,17 @@ async def mark_processed(conn: Conn, event_id: str, consumer: str) -> bool:
     return await cur.fetchone() is not None
 
 
+async def purge_processed(conn: Conn, older_than: dt.timedelta) -> int:
+    """Forget processed event ids older than ``older_than``; returns how many.
+
+    Safe: a redelivery older than that would be applied again, but every write is guarded by
+    the snapshot's version (expenses), the enrichment's time, or a unique key (insights)."""
+    cur = await conn.execute(
+        "DELETE FROM processed_events WHERE processed_time < now() - %s", (older_than,)
+    )
+    return cur.rowcount
+
+
 # -- the projection ----------------------------------------------------------------------------
 
 

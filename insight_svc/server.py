@@ -4,8 +4,10 @@ Resources, in the order they open (and close in reverse):
 
 1. PostgreSQL pool on schema ``insight`` (migrations applied first).
 2. A Kafka producer (idempotent, acks=all) for the insights this service raises.
-3. The projection consumer (group ``insight_svc``, shared by replicas; consumer.py).
-4. This replica's watch feed (every partition, assigned; watch.py) and the watcher hub.
+3. This replica's watch feed (every partition, assigned; watch.py) and the watcher hub.
+4. The projection consumer (group ``insight_svc``, shared by replicas; consumer.py), restarted
+   from its committed offsets if it ever fails, and an hourly purge of processed event ids
+   older than the dedupe retention (14 days).
 5. A gRPC channel to expense_svc for budgets (``cfg.expense_target``).
 
 On shutdown the watchers are told to end, the consumer stops after its current event and
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -30,6 +33,7 @@ from finmesh import db
 from finmesh.config import ServiceConfig
 from finmesh.kafka import EventConsumer, EventProducer
 from finmesh.server import ServiceDef
+from insight_svc import repository
 from insight_svc.budgets_client import BudgetClient
 from insight_svc.consumer import TOPICS, Projector
 from insight_svc.service import InsightService
@@ -40,6 +44,7 @@ log = logging.getLogger(__name__)
 SCHEMA = "insight"
 MIGRATIONS = Path(__file__).parent / "migrations"
 RESTART_SECONDS = 2.0
+PURGE_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class InsightSettings:
     consumer_config: Mapping[str, Any] = field(default_factory=dict)
     heartbeat_seconds: float = 15.0
     budgets_timeout_seconds: float = 2.0
+    #: How long processed event ids are kept for deduplication.
+    dedupe_retention: dt.timedelta = dt.timedelta(days=14)
 
 
 @asynccontextmanager
@@ -106,6 +113,9 @@ async def running(
 
         stack.push_async_callback(stop_consumer)
 
+        purger = asyncio.create_task(_purge(pool, settings.dedupe_retention, stop))
+        stack.push_async_callback(_cancel, purger)
+
         channel = grpc.aio.insecure_channel(cfg.expense_target)
         stack.push_async_callback(channel.close)
         budgets = BudgetClient(channel, timeout_seconds=settings.budgets_timeout_seconds)
@@ -140,3 +150,23 @@ async def _supervise(
                 await asyncio.wait_for(stop.wait(), RESTART_SECONDS)
         finally:
             await consumer.close()
+
+
+async def _purge(pool: db.Pool, retention: dt.timedelta, stop: asyncio.Event) -> None:
+    """Every hour, forget processed event ids older than ``retention``."""
+    while not stop.is_set():
+        try:
+            async with pool.connection() as conn:
+                purged = await repository.purge_processed(conn, retention)
+            if purged:
+                log.info("purged %s processed event ids", purged)
+        except Exception:
+            log.exception("could not purge processed event ids")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), PURGE_INTERVAL_SECONDS)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -87,3 +88,23 @@ async def test_without_the_lock_the_same_race_loses_enrichments(
     monkeypatch.setattr(repository, "USE_EXPENSE_LOCK", False)
     results = await _race(pool)
     assert ("", "") in results  # the mechanism above is what prevents this
+
+
+async def test_processed_event_ids_are_forgotten_only_after_the_retention(pool: db.Pool) -> None:
+    old, recent = str(uuid.uuid4()), str(uuid.uuid4())
+    async with pool.connection() as conn:
+        assert await repository.mark_processed(conn, old, "test")
+        assert await repository.mark_processed(conn, recent, "test")
+        assert not await repository.mark_processed(conn, recent, "test")
+        await conn.execute(
+            "UPDATE processed_events SET processed_time = now() - interval '15 days' "
+            "WHERE event_id = %s",
+            (uuid.UUID(old),),
+        )
+    async with pool.connection() as conn:
+        await repository.purge_processed(conn, dt.timedelta(days=14))
+        cur = await conn.execute(
+            "SELECT event_id::text FROM processed_events WHERE event_id = ANY(%s)",
+            ([uuid.UUID(old), uuid.UUID(recent)],),
+        )
+        assert [r[0] for r in await cur.fetchall()] == [recent]
