@@ -310,6 +310,37 @@ try {
     await shot("12-insights");
   });
 
+  await flow("search_filter_delete", ["import", "budget"], async ({ step, data }) => {
+    await go("#/expenses");
+    const category = results.flows.budget.data.category;
+    await page.getByLabel("Filter by category").selectOption(category);
+    await page.waitForFunction(
+      (c) => {
+        const cells = [...document.querySelectorAll('tr[data-testid="expense-row"] [data-testid="category-cell"]')];
+        return cells.length > 0 && cells.every((x) => x.dataset.category === c);
+      },
+      category,
+    );
+    data.filtered = await page.locator('tr[data-testid="expense-row"]').count();
+    step(`category filter ${category}: ${data.filtered} rows`);
+    await page.getByLabel("Filter by category").selectOption("");
+
+    await page.getByLabel("Search expenses").fill("thames");
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('tr[data-testid="expense-row"]')];
+      return rows.length === 1 && /thames/i.test(rows[0].textContent);
+    });
+    step("search found the Thames Water bill");
+    const target = page.locator('tr[data-testid="expense-row"]').first();
+    data.deletedId = await target.getAttribute("data-id");
+    await target.getByRole("button", { name: "Delete" }).click();
+    await shot("17-delete-confirm");
+    await target.getByRole("button", { name: "Delete" }).click(); // the confirmation
+    await page.getByText("No expenses match these filters this month.").waitFor();
+    step("deleted after confirmation; empty state shown");
+    await page.getByLabel("Search expenses").fill("");
+  });
+
   await flow("phone", ["sign_in"], async ({ step, data }) => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [hash, name] of [["#/expenses", "13-phone-expenses"], ["#/budgets", "14-phone-budgets"], ["#/insights", "15-phone-insights"], ["#/import", "16-phone-import"]]) {
@@ -350,7 +381,7 @@ try {
     await page.getByLabel("User id").waitFor({ timeout: LIVE_TIMEOUT });
     data.notice = await page.locator(".signin .note").first().innerText();
     step(`401 sent the user back to sign-in: "${data.notice}"`);
-    await shot("17-session-ended");
+    await shot("18-session-ended");
   });
 } finally {
   save();

@@ -163,7 +163,19 @@ def test_insights_page_totals_match_the_users_expenses(flows: FlowRun, mesh: Mes
         ),
         Decimal(0),
     )
-    assert data["totalSpent"] == f"£{gbp:,.2f}"
+    # The page was read before the search_filter_delete flow removed the £31.20 water bill.
+    assert data["totalSpent"] == f"£{gbp + Decimal('31.20'):,.2f}"
+
+
+def test_filter_search_and_delete(flows: FlowRun, mesh: Mesh) -> None:
+    data = _ok(flows, "search_filter_delete")
+    assert data["filtered"] == 2  # the latte and the cinema tickets, both filed by the user
+    with _api(mesh, flows.user) as api:
+        assert api.get(f"/v1/expenses/{data['deletedId']}").status_code == 404
+        assert api.get("/v1/expenses", params={"query": "thames"}).json().get("expenses") in (
+            None,
+            [],
+        )
 
 
 def test_every_page_fits_a_phone_screen(flows: FlowRun) -> None:
