@@ -132,20 +132,22 @@ class Categorizer:
             if early is not None:
                 results[i] = early
                 continue
-            pending.append((i, model_input(item.description, direction, item.merchant), merchant))
+            pending.append(
+                (i, model_input(item.description, direction, item.merchant, norm), merchant)
+            )
         if pending:
-            texts = [t for _i, t, _m in pending]
-            x = self.model.features(texts)
-            z = np.asarray(self.model.clf.decision_function(x)) / self.model.temperature
-            z -= z.max(axis=1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(axis=1, keepdims=True)
-            order = np.argsort(-p, axis=1)[:, :4]
-            for row, (i, text, merchant) in enumerate(pending):
-                best = int(order[row, 0])
-                conf = float(p[row, best])
-                alts = tuple((LABELS[int(j)], float(p[row, int(j)])) for j in order[row, 1:4])
-                feats = self.model.top_features(text, best) if len(pending) <= 64 else []
+            model = self.model
+            weights = model.weights_t()
+            intercept = model.clf.intercept_
+            for i, text, merchant in pending:
+                idx, val = model.doc_vector(text)
+                z = (val @ weights[idx] + intercept) / model.temperature
+                p = np.exp(z - z.max())
+                p /= p.sum()
+                order = np.argsort(-p)[:4]
+                best = int(order[0])
+                conf = float(p[best])
+                feats = model.explain(idx, val, best)
                 why = f"top features: {', '.join(repr(f) for f in feats)}" if feats else "model"
                 results[i] = Result(
                     category=LABELS[best],
@@ -155,7 +157,7 @@ class Categorizer:
                     explanation=why,
                     auto_apply=conf >= self.threshold,
                     model_version=self.version,
-                    alternatives=alts,
+                    alternatives=tuple((LABELS[int(j)], float(p[int(j)])) for j in order[1:4]),
                 )
         return [r for r in results if r is not None]
 

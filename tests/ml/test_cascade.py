@@ -123,3 +123,30 @@ def test_artifact_carries_metrics_and_library_versions(artifact: Artifact) -> No
     assert 0.0 < artifact.metrics.accuracy <= 1.0
     assert (artifact.path / "metrics.json").is_file()
     assert artifact.version.endswith(artifact.meta["fingerprint"][:7])
+
+
+def test_fast_features_equal_the_vectorisers_transform(artifact: Artifact) -> None:
+    import numpy as np
+    from scipy import sparse  # type: ignore[import-untyped]
+
+    model = artifact.categorizer.model
+    texts = ["dirdebit narcard tesco stores", "", "dircredit acme salary", "zzzz qqq"]
+    expected = sparse.hstack(
+        [model.word.transform(texts), model.char.transform(texts)], format="csr"
+    )
+    got = model.features(texts)
+    assert got.shape == expected.shape
+    assert np.allclose(got.toarray(), expected.toarray(), atol=1e-6)
+
+
+def test_per_item_fast_path_equals_the_batch_features(artifact: Artifact) -> None:
+    import numpy as np
+
+    model = artifact.categorizer.model
+    texts = ["dirdebit narcard tesco stores", "dircredit acme salary", "zzzz qqq", ""]
+    batch = model.features(texts)
+    for row, text in enumerate(texts):
+        idx, val = model.doc_vector(text)
+        dense = np.zeros(batch.shape[1])
+        dense[idx] = val
+        assert np.allclose(dense, batch.getrow(row).toarray().ravel(), atol=1e-6)
