@@ -278,12 +278,21 @@ def apply_query(msg: message.Message, pairs: Iterable[tuple[str, str]]) -> None:
 
 
 # ----------------------------------------------------------------------------- JSON body
+class _Object(dict[str, Any]):
+    """A JSON object that remembers every member, repeated keys included: the C++ parser
+    applies each occurrence in turn (a repeated field gets the elements of both)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
 def parse_json(body: bytes) -> Any:
     """The JSON value of a request body; an empty body is ``None`` (an empty message)."""
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        return json.loads(body, object_pairs_hook=_Object)
     except UnicodeDecodeError as exc:
         raise TranscodeError(f"Invalid UTF-8 in request body: {exc.reason}") from exc
     except json.JSONDecodeError as exc:
@@ -316,7 +325,8 @@ def _merge_object(msg: message.Message, value: Any, path: str, *, list_path: str
             f"{path}: invalid value {_show(value)} for type type.googleapis.com/{desc.full_name}"
         )
     fields = _fields(desc)
-    for key, item in value.items():
+    members = value.pairs if isinstance(value, _Object) else value.items()
+    for key, item in members:
         fd = fields.get(key)
         if fd is None or item is None:
             continue  # unknown fields are ignored, null means "not set"

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from google.protobuf import json_format, message
+from google.protobuf import message
 
 from finmesh.stack.envoy import DEFAULT_TIMEOUT_SECONDS, ROUTE_TIMEOUTS
-from gateway import status, transcode
+from gateway import jsonout, status, transcode
 from gateway.auth import GatewayAuth, Rejection
 from gateway.config import GatewayConfig
 from gateway.descriptors import Catalog, HttpRule, Method
@@ -148,6 +148,23 @@ class Transcoder:
         if scope["type"] != "http":
             await self.fallback(scope, receive, send)
             return
+        started = False
+
+        async def tracked(event: Message) -> None:
+            nonlocal started
+            started = started or event["type"] == "http.response.start"
+            await send(event)
+
+        try:
+            await self._handle(scope, receive, tracked)
+        except Exception:
+            # A bug, never the client's fault: log it, answer like a service's INTERNAL.
+            log.exception("unhandled error for %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                body = json.dumps({"code": 13, "message": "internal error", "details": []})
+                await _send(send, 500, body.encode())
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1")
         http_method: str = scope["method"]
@@ -181,6 +198,10 @@ class Transcoder:
             request = await self._build_request(route, match.bindings, scope, receive)
         except transcode.TranscodeError as exc:
             await _send(send, 400, status.local_reply(400, str(exc)))
+            return
+        except (ValueError, TypeError) as exc:
+            # protobuf refusing a value the checks above let through (e.g. a lone surrogate).
+            await _send(send, 400, status.local_reply(400, f"Invalid request: {exc}"))
             return
         except BodyTooLarge:
             await _send(send, 413, status.local_reply(413, "Payload Too Large"))
@@ -271,17 +292,7 @@ class Transcoder:
 
     # ------------------------------------------------------------------ responses
     def _json(self, msg: message.Message) -> bytes:
-        as_dict = json_format.MessageToDict(
-            msg,
-            always_print_fields_with_no_presence=True,
-            preserving_proto_field_name=False,
-            use_integers_for_enums=False,
-            descriptor_pool=self.catalog.pool,
-        )
-        text = json.dumps(as_dict, ensure_ascii=False, separators=(",", ":"))
-        if "<" in text or ">" in text:  # protobuf's C++ printer escapes these (inside strings)
-            text = text.replace("<", "\\u003c").replace(">", "\\u003e")
-        return text.encode()
+        return jsonout.dumps(msg, self.catalog.pool)
 
     async def _send_message(self, send: Send, route: Route, msg: message.Message) -> None:
         if route.method.output.full_name == HTTP_BODY:

@@ -219,3 +219,23 @@ def test_a_path_value_that_is_not_utf8_is_refused_not_passed_on() -> None:
     req = new("finance.expense.v1.GetExpenseRequest")
     with pytest.raises(TranscodeError, match="not UTF-8"):
         apply_binding(req, "id", unescape_path("%FF"))
+
+
+def test_repeated_json_keys_are_applied_in_turn_like_envoy() -> None:
+    req = new("finance.ml.v1.ClassifyExpensesRequest")
+    merge_json_body(
+        req, "*", parse_json(b'{"items":[{"description":"a"}],"items":[{"description":"b"}]}')
+    )
+    assert [i.description for i in req.items] == ["a", "b"]
+
+
+def test_float_fields_print_like_protobufs_cpp_printer() -> None:
+    from gateway.jsonout import c_double, c_float, to_dict
+
+    score = new("finance.ml.v1.CategoryScore")
+    score.confidence = 0.628148437
+    assert to_dict(score, CATALOG.pool)["confidence"] == 0.628148437  # 9 digits, not 8
+    score.confidence = 0.95
+    assert to_dict(score, CATALOG.pool)["confidence"] == 0.95
+    assert c_float(1.0) == 1 and isinstance(c_float(1.0), int)
+    assert c_double(0.1 + 0.2) == 0.30000000000000004
