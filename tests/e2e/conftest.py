@@ -1,9 +1,9 @@
 """Fixtures for the dashboard's browser tests: the built app served by ``finmesh.devserver``
 in front of the test mesh, and one run of the Playwright flows (``flows.mjs``) per session.
 
-The frontend server comes from the mesh when the stack runner starts one on
-``mesh.cfg.ports.frontend``; until then this fixture starts ``python -m finmesh.devserver``
-itself, exactly as the runner would (same port, same home, dev tokens on).
+The frontend server comes from the mesh when the stack runner serves one on
+``mesh.cfg.ports.frontend`` with dev sign-in on; otherwise this fixture starts
+``python -m finmesh.devserver`` itself as the runner would (same home, dev tokens on).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import pytest
 
 from finmesh.config import REPO_ROOT
 from tests.plugins.mesh import Mesh
+from tests.plugins.ports import free_port
 
 FRONTEND = REPO_ROOT / "frontend"
 RESULTS_DIR = REPO_ROOT / "test-results" / "e2e"
@@ -74,11 +75,14 @@ def _healthy(url: str) -> bool:
 @pytest.fixture(scope="session")
 def frontend_url(mesh: Mesh) -> Iterator[str]:
     ensure_built()
-    port = mesh.cfg.ports.frontend
-    url = f"http://127.0.0.1:{port}"
-    if _healthy(url):  # the stack runner serves it
-        yield url
+    url = f"http://127.0.0.1:{mesh.cfg.ports.frontend}"
+    if _healthy(url) and httpx.get(f"{url}/config.json").json().get("devTokens"):
+        yield url  # the stack runner serves it, with dev sign-in on
         return
+    # Our own, on a free port: the app calls the API through it (same origin), so any port
+    # works with Envoy's CORS policy.
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "FINMESH_HOME": str(mesh.home),

@@ -55,7 +55,7 @@ export function QuickAdd({ onAdded }: { onAdded: (e: ExpenseJson) => void }) {
     setError(null);
     try {
       const e = await api.quickAdd(text, draft.requestId, apiLocale(locale), today());
-      setSaved(`Added ${e.description || text} · ${formatMoney(e.amount, { locale })}`);
+      setSaved(`Added ${e.description || text} · ${formatMoney(e.amount, { locale })} · ${formatDate(e.date, locale)}`);
       setDraft({ text: "", requestId: newRequestId() });
       setPreview({ state: "idle" });
       onAdded(e);

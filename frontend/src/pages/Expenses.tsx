@@ -261,7 +261,7 @@ function ExpenseRow(props: {
         </td>
         <td className="actions">
           {props.confirming ? (
-            <span className="confirm">
+            <span className="confirm" onKeyDown={(ev) => ev.key === "Escape" && props.onCancelDelete()}>
               <span>Delete?</span>
               <button type="button" className="danger" onClick={props.onDelete} disabled={props.busy} autoFocus>
                 Delete
@@ -390,7 +390,7 @@ function EditExpense({
   }
 
   return (
-    <form className="edit-form" onSubmit={save} aria-label="Edit expense">
+    <form className="edit-form" onSubmit={save} aria-label="Edit expense" onKeyDown={(ev) => ev.key === "Escape" && onCancel()}>
       <label>
         Description
         <input value={description} onChange={(e) => setDescription(e.target.value)} autoFocus />
