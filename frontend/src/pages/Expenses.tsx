@@ -42,13 +42,16 @@ export function ExpensesPage() {
     list.setData((d) => d && { ...d, expenses: (d.expenses ?? []).map((x) => (x.id === e.id ? e : x)) });
   const removeRow = (id: string) =>
     list.setData((d) => d && { ...d, expenses: (d.expenses ?? []).filter((x) => x.id !== id) });
-  const note = (id: string, n: RowNote | null) =>
+  const note = (id: string, n: RowNote | null) => {
     setNotes((s) => {
       const next = { ...s };
       if (n) next[id] = n;
       else delete next[id];
       return next;
     });
+    // Confirmations fade after a while; errors stay until the next action on the row.
+    if (n?.kind === "info") setTimeout(() => setNotes((s) => (s[id] === n ? (({ [id]: _, ...rest }) => rest)(s) : s)), 8000);
+  };
 
   const matchesView = (e: ExpenseJson) =>
     dateToIso(e.date).startsWith(month) && (!category || e.category === category) && !query;
