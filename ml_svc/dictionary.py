@@ -45,6 +45,14 @@ RULES: tuple[Rule, ...] = (
         "a bank fee or interest charged",
     ),
     _rule(
+        "fuel",
+        "transport",
+        r"\b(?:PFS|PETROL(?: STATION)?|FILLING STATION|FUEL STATION|SERVICE STATION|"
+        r"DIESEL|EV CHARGING|FUEL)\b",
+        "debit",
+        "fuel (a supermarket's filling station is transport)",
+    ),
+    _rule(
         "atm",
         "transfers",
         r"\b(?:ATM|CASH WITHDRAWAL|CASH MACHINE|ATM W/D|CASHPOINT)\b",
@@ -98,7 +106,7 @@ GENERIC_TOKENS = frozenset(
     for words in LOCAL_WORDS.values()
     for w in words
     for t in merchant_key(w).split()
-    if len(t) > 2
+    if len(t) > 2 and t not in ("and", "the", "for", "ins")
 ) | frozenset(
     [
         "office",

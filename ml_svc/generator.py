@@ -41,6 +41,9 @@ BRANDS: dict[str, tuple[str, ...]] = {
     "groceries": (
         "TESCO",
         "TESCO EXPRESS",
+        "TESCO STORES",
+        "WM MORRISON",
+        "MORRISON STORE",
         "SAINSBURYS",
         "SAINSBURY'S S/MKT",
         "ASDA",
@@ -1861,6 +1864,43 @@ LOCAL_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Pub names: "THE RED LION" is a pub (dining) with no generic word at all.
+PUB_NAMES = (
+    "RED LION",
+    "CROWN",
+    "WHITE HART",
+    "KINGS HEAD",
+    "QUEENS HEAD",
+    "ROYAL OAK",
+    "PLOUGH",
+    "GREEN MAN",
+    "BLACK HORSE",
+    "SWAN",
+    "BELL",
+    "ROSE AND CROWN",
+    "WHEATSHEAF",
+    "GEORGE",
+    "FOX AND HOUNDS",
+    "NAGS HEAD",
+    "COACH AND HORSES",
+    "RAILWAY",
+    "SHIP",
+    "ANCHOR",
+    "WHITE HORSE",
+    "RED LION INN",
+    "CROWN INN",
+    "PLOUGH INN",
+    "BLUE BELL",
+    "STAR INN",
+    "HARE AND HOUNDS",
+    "BULL",
+    "LAMB",
+    "OLD BELL",
+    "DUKE OF YORK",
+    "PRINCE OF WALES",
+)
+
+
 def _local_name(rng: random.Random, word: str) -> str:
     shape = rng.random()
     if shape < 0.25:
@@ -2314,6 +2354,18 @@ def generate(seed: int = 7, rounds: int = 12, local_per_word: int = 6) -> list[E
                     if rng.random() < 0.06 and label not in ("gifts_donations",):
                         line, direction = _refund(rng, line), CREDIT
                     out.append(Example(line, label, direction, group, "local"))
+    for pub in PUB_NAMES:
+        name = f"THE {pub}" if rng.random() < 0.7 else pub
+        for _ in range(3):
+            out.append(
+                Example(
+                    _wrap(rng, name, "dining", processor_ok=True),
+                    "dining",
+                    DEBIT,
+                    f"pub:{pub}",
+                    "local",
+                )
+            )
     for label, phrases in TYPED.items():
         for phrase in phrases:
             for _ in range(3):

@@ -281,7 +281,9 @@ _DATE_RE = re.compile(
     r"\b\d{1,2}[-/.]\d{1,2}(?:[-/.]\d{2,4})?\b|\b\d{1,2}\s?(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|"
     r"SEP|OCT|NOV|DEC)[A-Z]*(?:\s?\d{2,4})?\b|\b\d{2}:\d{2}(?::\d{2})?\b"
 )
-_URL_RE = re.compile(r"\b(?:WWW\.)?([A-Z0-9-]+)\.(?:COM|CO\.UK|NET|ORG|IO|UK|CO)(?:/[A-Z0-9/]*)?\b")
+_URL_RE = re.compile(
+    r"\b(?:WWW\.)?([A-Z0-9-]+)\.(?:COM|CO\.UK|NET|ORG|IO|UK|CO|EU)(?:/([A-Z0-9]+))?[A-Z0-9/]*\b"
+)
 _STORE_NO_RE = re.compile(r"\s*(?:#|\bNO\.?\s*|\bSTORE\s+|\bSTR\s+|\bT/?\s*)?\d[\d-]*\b")
 _MIXED_ID_RE = re.compile(r"\b(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{6,}\b")
 _NON_WORD_RE = re.compile(r"[^A-Z0-9&' ]+")
@@ -359,7 +361,7 @@ def normalize(description: str) -> Normalized:
         processor = m.group("p").replace("PYPL", "PAYPAL").replace("IZETTLE", "ZETTLE")
         processor = {"IZ": "ZETTLE", "SMP": "SUMUP", "SQUARE": "SQ"}.get(processor, processor)
         body = body[m.end() :]
-    body = _URL_RE.sub(r"\1", body)
+    body = _URL_RE.sub(lambda m: f"{m[1]} {m[2]}" if m[2] else m[1], body)
     body = _REF_RE.sub(" ", body)
     body = _CARD_RE.sub(" ", body)
     body = _PHONE_RE.sub(" ", body)
