@@ -12,13 +12,20 @@ One consumer group (``insight_svc``; replicas share the work by partition) reads
 * ``insights.events``: ``InsightRaised`` → a stored insight, one per user and dedupe key (a
   unique constraint), however often the event arrives.
 
-After an expense event, the detectors look at the expense (unusual spending, duplicate charge)
+After expense events, the detectors look at each expense (unusual spending, duplicate charge)
 and at its payee's series (new recurring payment, price rise). What they find is *produced* to
 ``insights.events`` as ``InsightRaised`` with a deterministic event id, waited for, and only
 then is the source offset stored. The same consumer stores those events, and every replica's
 watch feed streams them (watch.py). Detection runs again when an event is redelivered (even
 if the projection had already applied it) so a crash between commit and produce loses nothing;
 keys already stored are not produced again.
+
+Events are handled in batches (each event in its own short transaction; a batch that fails is
+retried event by event, so only a poison event is dead-lettered), and the detectors run once
+per batch and user, over the expenses the batch touched that are dated within the last
+:data:`DETECTION_WINDOW_DAYS` days, reading each category's history and each payee's series
+(bounded) once. A 10,000-line statement import is therefore a few hundred queries, not tens of
+thousands.
 
 Other event types on these topics are skipped. An event that cannot be decoded or applied goes
 to ``<topic>.dlq`` (``finmesh.kafka.EventConsumer``).
@@ -29,7 +36,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
@@ -48,6 +56,12 @@ PARSED_TOPIC = "expenses.parsed"
 INSIGHTS_TOPIC = "insights.events"
 TOPICS = (RAW_TOPIC, PARSED_TOPIC, INSIGHTS_TOPIC)
 CONSUMER = "insight_svc.projection"
+#: Only expenses dated this recently are run through the detectors.
+DETECTION_WINDOW_DAYS = 120
+#: How far back a payee's series is read for recurring and duplicate detection, and at most
+#: how many of its most recent expenses.
+SERIES_HISTORY_DAYS = 3 * 366
+SERIES_MAX_ROWS = 400
 
 _RECORDED = events_pb2.ExpenseRecorded.DESCRIPTOR.full_name
 _CHANGED = events_pb2.ExpenseChanged.DESCRIPTOR.full_name
@@ -72,7 +86,7 @@ def _user(event: Event, message: Message) -> str:
 
 
 class Projector:
-    """Handles one event at a time (``EventConsumer.run``)."""
+    """Applies events (``handle`` one, ``handle_batch`` many) and runs the detectors."""
 
     def __init__(
         self,
@@ -86,6 +100,23 @@ class Projector:
         self._today = today
 
     async def handle(self, event: Event) -> None:
+        await self.handle_batch([event])
+
+    async def handle_batch(self, events: Sequence[Event]) -> None:
+        """Apply every event, each in its own transaction on one connection (short
+        transactions: the per-expense locks are never held across events, so two replicas
+        cannot deadlock), then run the detectors once per user over what changed."""
+        touched: dict[str, set[str]] = defaultdict(set)
+        async with self._pool.connection() as conn:
+            for event in events:
+                async with conn.transaction():
+                    await self._apply_event(conn, event, touched)
+        for user_id, expense_ids in touched.items():
+            await self.detect(user_id, expense_ids)
+
+    async def _apply_event(
+        self, conn: repository.Conn, event: Event, touched: dict[str, set[str]]
+    ) -> None:
         kind = event.event_type
         if kind in (_RECORDED, _CHANGED):
             msg: events_pb2.ExpenseRecorded | events_pb2.ExpenseChanged = (
@@ -97,7 +128,8 @@ class Projector:
             version = _time(msg.expense.update_time) or _time(msg.occur_time)
             if version is None:
                 raise PermanentError(f"{kind} {event.event_id} carries no time")
-            await self._apply(event, user_id, msg.expense, version, deleted=False)
+            await self._apply(conn, event, user_id, msg.expense, version, deleted=False)
+            touched[user_id].add(msg.expense.id)
         elif kind == _DELETED:
             deleted = event.decode(events_pb2.ExpenseDeleted)
             user_id = _user(event, deleted)
@@ -107,18 +139,21 @@ class Projector:
             version = _time(deleted.occur_time) or _time(expense.update_time)
             if version is None:
                 raise PermanentError(f"{kind} {event.event_id} carries no time")
-            await self._apply(event, user_id, expense, version, deleted=True)
+            await self._apply(conn, event, user_id, expense, version, deleted=True)
         elif kind == _ENRICHED:
             enriched = event.decode(events_pb2.ExpenseEnriched)
-            await self._enrich(event, _user(event, enriched), enriched)
+            user_id = _user(event, enriched)
+            await self._enrich(conn, event, user_id, enriched)
+            touched[user_id].add(enriched.expense_id)
         elif kind == _RAISED:
             raised = event.decode(events_pb2.InsightRaised)
-            await self._store_insight(event, raised)
+            await self._store_insight(conn, event, raised)
         else:
             log.debug("skipping %s on %s", kind, event.topic)
 
     async def _apply(
         self,
+        conn: repository.Conn,
         event: Event,
         user_id: str,
         expense: expense_pb2.Expense,
@@ -128,22 +163,21 @@ class Projector:
     ) -> None:
         event_id = event.event_id or f"{event.topic}:{event.partition}:{event.offset}"
         try:
-            async with self._pool.connection() as conn:
-                # A redelivered event changes nothing; detection below still runs.
-                if await repository.mark_processed(conn, event_id, CONSUMER):
-                    if deleted and not expense.HasField("date"):
-                        await repository.mark_deleted(conn, user_id, expense.id, version)
-                    else:
-                        await repository.apply_expense(
-                            conn, user_id, expense, version, deleted=deleted
-                        )
+            # A redelivered event changes nothing (detection still runs, see the module doc).
+            if await repository.mark_processed(conn, event_id, CONSUMER):
+                if deleted and not expense.HasField("date"):
+                    await repository.mark_deleted(conn, user_id, expense.id, version)
+                else:
+                    await repository.apply_expense(conn, user_id, expense, version, deleted=deleted)
         except repository.BadExpenseEvent as exc:
             raise PermanentError(str(exc)) from exc
-        if not deleted:
-            await self.detect(user_id, expense.id)
 
     async def _enrich(
-        self, event: Event, user_id: str, enriched: events_pb2.ExpenseEnriched
+        self,
+        conn: repository.Conn,
+        event: Event,
+        user_id: str,
+        enriched: events_pb2.ExpenseEnriched,
     ) -> None:
         if not enriched.expense_id:
             raise PermanentError(f"ExpenseEnriched {event.event_id} names no expense")
@@ -152,92 +186,119 @@ class Projector:
         event_id = (
             event.event_id or enriched.event_id or f"{event.topic}:{event.partition}:{event.offset}"
         )
-        async with self._pool.connection() as conn:
-            if await repository.mark_processed(conn, event_id, CONSUMER):
-                await repository.apply_enrichment(
-                    conn, user_id, enriched.expense_id, enr, occur, event_id
-                )
-        await self.detect(user_id, enriched.expense_id)
+        if await repository.mark_processed(conn, event_id, CONSUMER):
+            await repository.apply_enrichment(
+                conn, user_id, enriched.expense_id, enr, occur, event_id
+            )
 
-    async def _store_insight(self, event: Event, raised: events_pb2.InsightRaised) -> None:
+    async def _store_insight(
+        self, conn: repository.Conn, event: Event, raised: events_pb2.InsightRaised
+    ) -> None:
         _user(event, raised)
         try:
             stored = insights.to_insight(raised)
         except insights.BadInsightEvent as exc:
             raise PermanentError(f"InsightRaised {event.event_id}: {exc}") from exc
-        async with self._pool.connection() as conn:
-            inserted = await repository.insert_insight(
-                conn, stored, raised.event_id or event.event_id or ""
-            )
-        if inserted:
+        if await repository.insert_insight(conn, stored, raised.event_id or event.event_id or ""):
             log.info("stored insight %s (%s)", stored.dedupe_key, stored.type_name)
 
     # -- detection ---------------------------------------------------------------------------
 
-    async def detect(self, user_id: str, expense_id: str) -> list[events_pb2.InsightRaised]:
-        """Run the detectors for one expense; produce (and wait for) the new insights."""
+    async def detect(
+        self, user_id: str, expense_ids: set[str] | Sequence[str]
+    ) -> list[events_pb2.InsightRaised]:
+        """Run the detectors for some of a user's expenses; produce (and wait for) the new
+        insights. Only expenses dated within :data:`DETECTION_WINDOW_DAYS` of today are
+        looked at: alerts about old history (an imported statement from years ago) are not
+        actionable. Each category's history and each payee's series are read once."""
         now = dt.datetime.now(dt.UTC)
         today = self._today()
+        since = today - dt.timedelta(days=DETECTION_WINDOW_DAYS)
         found: list[events_pb2.InsightRaised] = []
         async with self._pool.connection() as conn:
-            t = await repository.txn(conn, user_id, expense_id)
-            if t is None:
-                return []
-            if t.is_debit and t.category:
+            recent = [
+                t
+                for t in await repository.txns_by_ids(conn, user_id, sorted(expense_ids))
+                if t.date >= since
+            ]
+            by_category: dict[tuple[str, str], list[Txn]] = defaultdict(list)
+            by_key: dict[str, list[Txn]] = defaultdict(list)
+            for t in recent:
+                if t.is_debit and t.category:
+                    by_category[(t.category, t.currency)].append(t)
+                if t.key:
+                    by_key[t.key].append(t)
+            for (category, currency), group in sorted(by_category.items()):
                 history = await repository.txns_in_category(
                     conn,
                     user_id,
-                    t.category,
-                    t.currency,
-                    t.date - dt.timedelta(days=detect.BASELINE_DAYS),
-                    t.date,
+                    category,
+                    currency,
+                    min(t.date for t in group) - dt.timedelta(days=detect.BASELINE_DAYS),
+                    max(t.date for t in group),
                 )
-                base = detect.unusual(t, history)
-                if base is not None:
-                    found.append(
-                        insights.unusual_spend(
-                            user_id,
-                            now,
-                            expense_id=t.id,
-                            day=t.date,
-                            category=t.category,
-                            merchant=t.merchant,
-                            amount=to_money(t.amount, t.currency),
-                            typical=to_money(base.median, t.currency),
+                for t in group:
+                    base = detect.unusual(t, history)
+                    if base is not None:
+                        found.append(
+                            insights.unusual_spend(
+                                user_id,
+                                now,
+                                expense_id=t.id,
+                                day=t.date,
+                                category=t.category,
+                                merchant=t.merchant,
+                                amount=to_money(t.amount, t.currency),
+                                typical=to_money(base.median, t.currency),
+                            )
                         )
-                    )
-            if t.key:
-                same = await repository.txns_by_key(conn, user_id, t.key)
-                found += self._payee_insights(user_id, now, today, t, same)
+            for key, group in sorted(by_key.items()):
+                same = await repository.txns_by_key(
+                    conn,
+                    user_id,
+                    key,
+                    since=today - dt.timedelta(days=SERIES_HISTORY_DAYS),
+                    limit=SERIES_MAX_ROWS,
+                )
+                found += self._payee_insights(user_id, now, today, group, same)
             keys = [insights.dedupe_key(r) for r in found]
             existing = await repository.existing_keys(conn, user_id, keys)
-        new = [r for r, k in zip(found, keys, strict=True) if k not in existing]
+        new: dict[str, events_pb2.InsightRaised] = {}
+        for r, k in zip(found, keys, strict=True):
+            if k not in existing:
+                new.setdefault(k, r)
         if new:
             await asyncio.gather(
                 *(
                     self._producer.produce_and_wait(INSIGHTS_TOPIC, user_id, r, event_id=r.event_id)
-                    for r in new
+                    for r in new.values()
                 )
             )
-        return new
+        return list(new.values())
 
     def _payee_insights(
-        self, user_id: str, now: dt.datetime, today: dt.date, t: Txn, same: list[Txn]
+        self,
+        user_id: str,
+        now: dt.datetime,
+        today: dt.date,
+        changed: Sequence[Txn],
+        same: list[Txn],
     ) -> list[events_pb2.InsightRaised]:
         found: list[events_pb2.InsightRaised] = []
-        dups = detect.duplicates(t, same)
-        if dups:
-            found.append(
-                insights.duplicate_charge(
-                    user_id,
-                    now,
-                    expense_ids=[d.id for d in dups],
-                    day=dups[-1].date,
-                    category=t.category,
-                    merchant=t.merchant or t.key.title(),
-                    amount=to_money(t.amount, t.currency),
+        for t in changed:
+            dups = detect.duplicates(t, same)
+            if dups:
+                found.append(
+                    insights.duplicate_charge(
+                        user_id,
+                        now,
+                        expense_ids=[d.id for d in dups],
+                        day=dups[-1].date,
+                        category=t.category,
+                        merchant=t.merchant or t.key.title(),
+                        amount=to_money(t.amount, t.currency),
+                    )
                 )
-            )
         for s in recurring.detect(user_id, same, today):
             if s.direction != DEBIT or s.status is recurring.Status.STOPPED:
                 continue

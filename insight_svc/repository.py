@@ -289,13 +289,27 @@ async def txns_in_category(
     return [_txn(r) for r in await cur.fetchall()]
 
 
-async def txns_by_key(conn: Conn, user_id: str, key: str) -> list[Txn]:
-    """The user's live expenses with payee key ``key``."""
+async def txns_by_key(
+    conn: Conn, user_id: str, key: str, *, since: dt.date, limit: int = 400
+) -> list[Txn]:
+    """The user's most recent (at most ``limit``) live expenses with payee key ``key`` dated
+    from ``since``, oldest first."""
     cur = await conn.execute(
         f"SELECT {_TXN_COLUMNS} FROM expenses "
-        "WHERE user_id = %s AND NOT deleted AND merchant_key = %s "
+        "WHERE user_id = %s AND NOT deleted AND merchant_key = %s AND expense_date >= %s "
+        "ORDER BY expense_date DESC, expense_id DESC LIMIT %s",
+        (user_id, key, since, limit),
+    )
+    return [_txn(r) for r in reversed(await cur.fetchall())]
+
+
+async def txns_by_ids(conn: Conn, user_id: str, expense_ids: list[str]) -> list[Txn]:
+    """The user's live expenses among ``expense_ids``."""
+    cur = await conn.execute(
+        f"SELECT {_TXN_COLUMNS} FROM expenses "
+        "WHERE user_id = %s AND expense_id = ANY(%s) AND NOT deleted "
         "ORDER BY expense_date, expense_id",
-        (user_id, key),
+        (user_id, expense_ids),
     )
     return [_txn(r) for r in await cur.fetchall()]
 

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 SCHEMA = "insight"
 MIGRATIONS = Path(__file__).parent / "migrations"
 RESTART_SECONDS = 2.0
+BATCH_SIZE = 200
 PURGE_INTERVAL_SECONDS = 3600.0
 
 
@@ -143,7 +144,9 @@ async def _supervise(
     while not stop.is_set():
         consumer = new_consumer()
         try:
-            await consumer.run(projector.handle, stop=stop, max_wait=0.5)
+            await consumer.run_batches(
+                projector.handle_batch, stop=stop, max_messages=BATCH_SIZE, max_wait=0.5
+            )
         except Exception:
             log.exception("projection consumer failed; restarting it in %ss", RESTART_SECONDS)
             with contextlib.suppress(TimeoutError):
