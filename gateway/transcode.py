@@ -287,10 +287,14 @@ class _Object(dict[str, Any]):
         self.pairs = pairs
 
 
+#: What :func:`parse_json` returns for an empty body (an empty message, unlike ``null``).
+EMPTY: Any = object()
+
+
 def parse_json(body: bytes) -> Any:
-    """The JSON value of a request body; an empty body is ``None`` (an empty message)."""
+    """The JSON value of a request body; an empty body is :data:`EMPTY`."""
     if not body.strip():
-        return None
+        return EMPTY
     try:
         return json.loads(body, object_pairs_hook=_Object)
     except UnicodeDecodeError as exc:
@@ -303,10 +307,14 @@ def parse_json(body: bytes) -> Any:
 
 def merge_json_body(msg: message.Message, body_field: str, value: Any) -> None:
     """Merge a parsed JSON body into ``msg`` (``body_field`` is ``*`` or a field name)."""
-    if value is None:
+    if value is EMPTY:
         return
     if body_field == "*":
+        if not isinstance(value, dict):
+            raise TranscodeError(": Root element must be a message.")
         _merge_object(msg, value, "", list_path="")
+        return
+    if value is None:
         return
     fd = lookup_field(msg.DESCRIPTOR, body_field)
     if fd is None:  # pragma: no cover - buf lint checks http rules against the request
@@ -364,6 +372,12 @@ def _merge_field(msg: message.Message, fd: Field, value: Any, path: str, *, list
     if fd.type == FD.TYPE_MESSAGE:
         _merge_message_value(getattr(msg, fd.name), fd, value, path, list_path=list_path)
         return
+    if isinstance(value, list):
+        raise TranscodeError(f"{list_path}: Proto field is not repeating, cannot start list.")
+    if isinstance(value, dict):
+        raise TranscodeError(
+            f"{list_path}: invalid value Starting an object on a scalar field for type {fd.name}"
+        )
     setattr(msg, fd.name, _scalar_from_json(fd, value, path))
 
 

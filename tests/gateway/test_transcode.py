@@ -207,10 +207,25 @@ def test_malformed_json_is_a_transcode_error_and_empty_body_is_an_empty_message(
         parse_json(b"{bad")
     with pytest.raises(TranscodeError):
         parse_json(b"\xff\xfe")
-    assert parse_json(b"  ") is None
     req = new("finance.expense.v1.CreateExpenseRequest")
-    merge_json_body(req, "expense", None)
+    merge_json_body(req, "expense", parse_json(b"  "))
+    merge_json_body(req, "expense", parse_json(b"null"))
     assert not req.HasField("expense")
+    # A whole-request body must be an object; null is not an empty body there.
+    whole = new("finance.ml.v1.ParseExpenseRequest")
+    for bad in (b"null", b"5", b"[1]", b'"s"'):
+        with pytest.raises(TranscodeError, match="Root element must be a message"):
+            merge_json_body(whole, "*", parse_json(bad))
+
+
+def test_lists_and_objects_where_a_scalar_belongs_get_envoys_messages() -> None:
+    req = new("finance.expense.v1.QuickAddExpenseRequest")
+    with pytest.raises(TranscodeError) as info:
+        merge_json_body(req, "*", parse_json(b'{"text":["x"]}'))
+    assert str(info.value) == ": Proto field is not repeating, cannot start list."
+    with pytest.raises(TranscodeError) as info:
+        merge_json_body(req, "*", parse_json(b'{"text":{"a":1}}'))
+    assert str(info.value) == (": invalid value Starting an object on a scalar field for type text")
 
 
 def test_a_path_value_that_is_not_utf8_is_refused_not_passed_on() -> None:
