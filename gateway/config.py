@@ -22,10 +22,8 @@ class GatewayConfig:
     targets: Mapping[str, str] = field(default_factory=dict)
     descriptor_set: Path = DESCRIPTOR_SET
     log_level: str = "INFO"
-    #: Largest request body accepted (HTTP 413 above it).
-    max_request_bytes: int = 32 * 1024 * 1024
-    #: Deadline of one upstream unary call; streams have none.
-    upstream_timeout_seconds: float = 60.0
+    #: Largest request body of a non-streaming RPC (HTTP 413 above it); Envoy's setting.
+    max_request_bytes: int = 16 * 1024 * 1024
 
 
 def gateway_from_env(env: Mapping[str, str] | None = None) -> GatewayConfig:

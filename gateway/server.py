@@ -17,10 +17,12 @@ def run(cfg: GatewayConfig) -> None:
         host=cfg.host,
         port=cfg.port,
         loop="uvloop",
-        http="h11",
+        http="auto",  # httptools when installed, else h11
+        timeout_graceful_shutdown=5,  # open watch streams must not hold up a stop
         log_config=None,
         access_log=False,
         lifespan="on",
+        server_header=False,
     )
 
 
