@@ -32,13 +32,17 @@ class Recorder:
         self.metadata: dict[str, str] = {}
         self.release = asyncio.Event()
 
-    async def import_statement(self, requests: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def import_statement(
+        self, requests: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Any:
         self.metadata = {k: v for k, v in context.invocation_metadata() or ()}  # type: ignore[misc]
         async for req in requests:
             self.imports.append(req)
         return expense_service_pb2.ImportStatementResponse(imported_count=len(self.imports))
 
-    async def watch(self, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def watch(
+        self, request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
         for i in range(3):
             yield insight_service_pb2.WatchInsightsResponse(
                 insight=insight_service_pb2.Insight(id=f"i{i}", title="Over budget")
