@@ -40,7 +40,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from google.protobuf import timestamp_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
@@ -85,6 +85,27 @@ def _user(event: Event, message: Message) -> str:
     return user_id
 
 
+def _target(event: Event) -> tuple[str, str] | None:
+    """(user, expense id) an event writes, if it writes one; None for anything else
+    (including undecodable events, which fail later with a proper error)."""
+    try:
+        if event.event_type == _RECORDED:
+            r = events_pb2.ExpenseRecorded.FromString(event.value)
+            return (r.user_id, r.expense.id)
+        if event.event_type == _CHANGED:
+            c = events_pb2.ExpenseChanged.FromString(event.value)
+            return (c.user_id, c.expense.id)
+        if event.event_type == _DELETED:
+            d = events_pb2.ExpenseDeleted.FromString(event.value)
+            return (d.user_id, d.expense_id or d.expense.id)
+        if event.event_type == _ENRICHED:
+            n = events_pb2.ExpenseEnriched.FromString(event.value)
+            return (n.user_id, n.expense_id)
+    except DecodeError:
+        return None
+    return None
+
+
 class Projector:
     """Applies events (``handle`` one, ``handle_batch`` many) and runs the detectors."""
 
@@ -103,14 +124,15 @@ class Projector:
         await self.handle_batch([event])
 
     async def handle_batch(self, events: Sequence[Event]) -> None:
-        """Apply every event, each in its own transaction on one connection (short
-        transactions: the per-expense locks are never held across events, so two replicas
-        cannot deadlock), then run the detectors once per user over what changed."""
+        """Apply every event in one transaction, then run the detectors once per user over
+        what changed. The per-expense locks of the whole batch are taken first, in key order,
+        so two replicas working on overlapping expenses (a snapshot on one, its enrichment on
+        the other) wait for each other instead of deadlocking."""
         touched: dict[str, set[str]] = defaultdict(set)
-        async with self._pool.connection() as conn:
+        async with self._pool.connection() as conn, conn.transaction():
+            await repository.lock_expenses(conn, [t for e in events if (t := _target(e))])
             for event in events:
-                async with conn.transaction():
-                    await self._apply_event(conn, event, touched)
+                await self._apply_event(conn, event, touched)
         for user_id, expense_ids in touched.items():
             await self.detect(user_id, expense_ids)
 

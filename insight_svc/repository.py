@@ -119,6 +119,14 @@ async def lock_expense(conn: Conn, user_id: str, expense_id: str) -> None:
         )
 
 
+async def lock_expenses(conn: Conn, targets: list[tuple[str, str]]) -> None:
+    """:func:`lock_expense` for many (user, expense id) pairs, in key order (no deadlocks)."""
+    if not USE_EXPENSE_LOCK:
+        return
+    for key in sorted({expense_lock_key(u, e) for u, e in targets}):
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+
+
 async def _enrichment(conn: Conn, user_id: str, expense_id: str) -> Enrichment | None:
     cur = await conn.execute(
         "SELECT merchant, category, state FROM enrichments WHERE user_id = %s AND expense_id = %s",
