@@ -20,8 +20,8 @@ watch feed streams them (watch.py). Detection runs again when an event is redeli
 if the projection had already applied it) so a crash between commit and produce loses nothing;
 keys already stored are not produced again.
 
-Events are handled in batches (each event in its own short transaction; a batch that fails is
-retried event by event, so only a poison event is dead-lettered), and the detectors run once
+Events are handled in batches of up to 200 in one transaction (a batch that fails is retried
+event by event, so only a poison event is dead-lettered), and the detectors run once
 per batch and user, over the expenses the batch touched that are dated within the last
 :data:`DETECTION_WINDOW_DAYS` days, reading each category's history and each payee's series
 (bounded) once. A 10,000-line statement import is therefore a few hundred queries, not tens of
