@@ -623,7 +623,7 @@ async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
 ) -> None:
     user = new_user("budgets")
     this = Month.of(utc_today())
-    for category, units in (("groceries", "300"), ("dining", "100"), ("transport", "5")):
+    for category, units in (("groceries", "3000"), ("dining", "100"), ("transport", "5")):
         resp = await envoy.patch(
             f"/v1/budgets/{this}/{category}",
             json={"limit": {"currencyCode": "GBP", "units": units}},
@@ -657,11 +657,11 @@ async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
     )
     assert "x-finmesh-degraded" not in resp.headers
     cats = {c["category"]: c for c in resp.json()["categories"]}
-    assert money(cats["groceries"]["budgetLimit"]) == Decimal(300)
+    assert money(cats["groceries"]["budgetLimit"]) == Decimal(3000)
     groceries_spent = sum(amounts, Decimal(0))
-    assert money(cats["groceries"]["budgetRemaining"]) == Decimal(300) - groceries_spent
+    assert money(cats["groceries"]["budgetRemaining"]) == Decimal(3000) - groceries_spent
     assert cats["groceries"]["budgetPercentUsed"] == pytest.approx(
-        float(groceries_spent / 3), abs=0.05
+        float(groceries_spent / 30), abs=0.05
     )
     # Overspent: nothing remains (never negative), more than 100% used.
     assert money(cats["transport"]["budgetRemaining"]) == 0
@@ -673,14 +673,15 @@ async def test_summary_and_forecast_use_the_callers_budgets_from_expense_svc(
 
     forecast = await get(envoy, mesh, user, "/v1/insights/forecast", month=str(this))
     [total] = forecast["totals"]
-    assert money(total["budgetLimit"]) == Decimal(405)
+    assert money(total["budgetLimit"]) == Decimal(3105)
     days_left = forecast["daysRemaining"]
-    expected = ((Decimal(405) - spent) / (days_left + 1)).quantize(
+    expected = ((Decimal(3105) - spent) / (days_left + 1)).quantize(
         Decimal("0.01"), rounding="ROUND_FLOOR"
     )
     assert money(total["safeToSpendToday"]) == expected
     fcats = {c["category"]: c for c in forecast["categories"]}
     assert money(fcats["dining"]["budgetLimit"]) == Decimal(100)
+    # Even on the 1st, the pace of 79.75 a day cannot take groceries past 3000.
     assert fcats["groceries"]["overBudget"] is False
     assert fcats["transport"]["overBudget"] is True
     # Projected over budget in the current month: a forecast-overspend insight, stored once
