@@ -384,19 +384,38 @@ async def test_two_relays_share_the_outbox_lose_nothing_and_keep_each_users_orde
     kafka_bootstrap_servers: str, relay_pool: tuple[str, db.Pool]
 ) -> None:
     url, pool = relay_pool
-    users = [user_id(f"pair{n}") for n in range(6)]
-    settings = RelaySettings(batch_size=7, poll_interval_seconds=0.2)
-    relays = [await start_relay(url, pool, kafka_bootstrap_servers, settings) for _ in range(2)]
+    # Relays share work across users (one user's rows go out in order, through one relay at a
+    # time): many users, small batches; plus two busy users whose rows come in bursts, so
+    # that without per-user ordering their rows would straddle concurrent batches.
+    users = [user_id(f"pair{n}") for n in range(30)]
+    busy = [user_id("busy0"), user_id("busy1")]
+    settings = RelaySettings(batch_size=5, poll_interval_seconds=0.2)
     created: list[tuple[str, str]] = []
 
-    async def writer(offset: int) -> None:
-        for n in range(80):
-            user = users[(n + offset) % len(users)]
+    async def writer(k: int, rows: int) -> None:
+        # Each user has one writer: a user's rows commit in id order, so that order is the
+        # one Kafka must keep. Different users are written concurrently.
+        mine = users[k::3]
+        for n in range(rows):
+            user = busy[k] if k < len(busy) and (n // 4) % 2 == 0 else mine[n % len(mine)]
             _, event_id = await record_expense(pool, user)
             created.append((user, event_id))
 
+    # A backlog both relays race for as they start, then more rows while they run.
+    await asyncio.gather(*(writer(k, 40) for k in range(3)))
+    relays = [
+        RunningRelay(
+            OutboxRelay(
+                pool,
+                listen_conninfo=url,
+                bootstrap_servers=kafka_bootstrap_servers,
+                settings=settings,
+            )
+        )
+        for _ in range(2)
+    ]
     try:
-        await asyncio.gather(*(writer(k) for k in range(3)))
+        await asyncio.gather(*(writer(k, 40) for k in range(3)))
 
         async def drained() -> bool:
             return await unpublished(pool) == 0
@@ -409,7 +428,7 @@ async def test_two_relays_share_the_outbox_lose_nothing_and_keep_each_users_orde
     assert len(created) == 240
     assert all(r.relay.published_count > 0 for r in relays), "both relays should share the work"
     events = await read_topic(
-        kafka_bootstrap_servers, RAW, set(users), distinct_ids(240), settle=2.0
+        kafka_bootstrap_servers, RAW, {*users, *busy}, distinct_ids(240), settle=2.0
     )
     assert {e.event_id for e in events} == {event_id for _, event_id in created}
     # Duplicates, if any, are the same record again: same event id, same key, same bytes.
