@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -186,6 +187,7 @@ def train(
             "train_seconds": round(time.monotonic() - started, 1),
         },
     )
+    prune(artifacts_dir, keep=4)
     meta = json.loads((path / "meta.json").read_text())
     step(f"done: {version} (held-out accuracy {metrics.accuracy:.3f})")
     return Artifact(
@@ -227,6 +229,24 @@ def save(
         return final
     tmp.rename(final)  # atomic: a reader never sees a half-written artifact
     return final
+
+
+def prune(artifacts_dir: Path, keep: int = 4) -> list[str]:
+    """Delete all but the ``keep`` newest artifacts (by train time); returns the names deleted."""
+    found = []
+    for meta_path in artifacts_dir.glob("*/meta.json"):
+        try:
+            found.append(
+                (json.loads(meta_path.read_text()).get("train_time", ""), meta_path.parent)
+            )
+        except (OSError, ValueError):
+            continue
+    found.sort(key=lambda c: (c[0], c[1].name), reverse=True)
+    deleted = []
+    for _t, path in found[keep:]:
+        shutil.rmtree(path, ignore_errors=True)
+        deleted.append(path.name)
+    return deleted
 
 
 def load_latest(artifacts_dir: Path) -> Artifact | None:

@@ -3,6 +3,8 @@ dictionary, then the confidence-gated model (pure logic on the trained artifact)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ml_svc.categorizer import (
@@ -150,3 +152,29 @@ def test_per_item_fast_path_equals_the_batch_features(artifact: Artifact) -> Non
         dense = np.zeros(batch.shape[1])
         dense[idx] = val
         assert np.allclose(dense, batch.getrow(row).toarray().ravel(), atol=1e-6)
+
+
+def test_artifacts_are_versioned_checked_and_pruned(artifact: Artifact, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from ml_svc.training import load_latest, prune
+
+    for n in range(3):
+        copy = tmp_path / f"v{n}"
+        shutil.copytree(artifact.path, copy)
+        meta = json.loads((copy / "meta.json").read_text())
+        meta["train_time"] = f"2020-01-0{n + 1}T00:00:00+00:00"
+        meta["version"] = f"v{n}"
+        (copy / "meta.json").write_text(json.dumps(meta))
+    assert load_latest(tmp_path).version == "v2"  # type: ignore[union-attr]
+    # A tampered model file is never loaded.
+    (tmp_path / "v2" / "model.joblib").write_bytes(b"not the model")
+    assert load_latest(tmp_path).version == "v1"  # type: ignore[union-attr]
+    # An artifact of other code (another fingerprint) is never loaded.
+    meta = json.loads((tmp_path / "v1" / "meta.json").read_text())
+    meta["fingerprint"] = "0" * 64
+    (tmp_path / "v1" / "meta.json").write_text(json.dumps(meta))
+    assert load_latest(tmp_path).version == "v0"  # type: ignore[union-attr]
+    assert prune(tmp_path, keep=1) == ["v1", "v0"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v2"]
