@@ -276,7 +276,9 @@ async def _move_budget(conn: Conn, old: ExpenseRow, new: ExpenseRow) -> None:
         return
     month = budgets.month_of(new.date)
     await budgets.lock_months(conn, new.user_id, [month])
-    for category, delta in ((old.category, -old.amount), (new.category, new.amount)):
+    changes = [(old.category, -old.amount), (new.category, new.amount)]
+    # in category order, as every writer does: two opposite moves never deadlock
+    for category, delta in sorted(changes, key=lambda c: c[0] or ""):
         await budgets.apply_spend_change(
             conn,
             user_id=new.user_id,
