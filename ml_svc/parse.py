@@ -140,6 +140,7 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("ago", r"\b(?P<n>\d{1,2}|a|one|two|three|four|five|six)\s+(?P<u>days?|weeks?)\s+ago\b"),
         ("lastwd", r"\b(?:last|past)\s+(?P<wd>" + _WD + r")\b"),
         ("wd", r"\b(?:on\s+|this\s+)?(?P<wd>" + _WD + r")\b"),
+        ("dom", r"\b(?:on\s+)?the\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b"),
         ("lastweek", r"\blast\s+week\b"),
     )
 )
@@ -204,6 +205,13 @@ def find_date(text: str, today: date, day_first: bool) -> ParsedDate:
                 back = (today.weekday() - _weekday(m["wd"])) % 7
                 value = today - timedelta(days=back)
                 conf = 0.8
+            elif kind == "dom":
+                day = int(m["d"])
+                year, month = today.year, today.month
+                if day > today.day:
+                    year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+                value = _past(today, month, day, year)
+                conf = 0.85
             elif kind == "lastweek":
                 value = today - timedelta(days=7)
                 conf = 0.5
@@ -350,9 +358,7 @@ def find_amount(text: str, info: LocaleInfo, masked: list[Span]) -> ParsedAmount
 
 # ---- merchant -------------------------------------------------------------------------------
 
-_AT_RE = re.compile(
-    r"\b(?:at|from|@|in|via|to)\s+(?P<m>(?:[A-Za-z0-9&'\u2019.-]+\s?){1,4})", re.IGNORECASE
-)
+_AT_RE = re.compile(r"\b(?:at|from|@)\s+(?P<m>(?:[A-Za-z0-9&'\u2019.-]+\s?){1,4})", re.IGNORECASE)
 STOP_WORDS = (
     frozenset(
         [
@@ -528,6 +534,8 @@ def candidate_merchant(rest: str) -> tuple[str, float]:
         if w[:1].isupper()
         and w.lower().strip(".,;:!") not in ITEM_WORDS | STOP_WORDS
         and not (i == 0 and len(words) > 1 and words[0].lower() in ITEM_WORDS)
+        # "dinner with Sam", "present for Mum", "train to Leeds": people and places
+        and not (i > 0 and words[i - 1].lower() in ("with", "for", "to", "in", "via"))
     ]
     if caps and not looks_like_descriptor(rest):
         # consecutive capitalised words form one name

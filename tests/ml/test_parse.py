@@ -91,6 +91,8 @@ def test_text_currency_beats_the_locale_default_with_higher_confidence() -> None
         ("Nando's 24.50 on 5 March", "en_GB", date(2025, 3, 5)),
         ("flowers March 2nd 30", "en_US", date(2025, 3, 2)),
         ("gift 20 on 20 December", "en_GB", date(2024, 12, 20)),
+        ("haircut 25 on the 3rd", "en_GB", date(2025, 3, 3)),
+        ("rent 900 on the 28th", "en_GB", date(2025, 2, 28)),
         ("tickets 13/25/2024 40", "en_GB", date(2024, 1, 1)),  # invalid date: ignored below
     ][:-1],
 )
@@ -142,6 +144,13 @@ def test_merchant_and_clean_description(
     assert q.merchant_confidence > 0
     if description is not None:
         assert q.parsed.description == description
+
+
+@pytest.mark.parametrize(
+    "text", ["dinner with Sam 40", "train to Leeds 23.50", "present for Mum 15", "coffee 3"]
+)
+def test_people_and_places_are_not_merchants(categorizer: Categorizer, text: str) -> None:
+    assert quick_add(text, "en_GB", TODAY, categorizer).merchant == ""
 
 
 @pytest.mark.parametrize(
