@@ -169,3 +169,12 @@ async def test_server_stream_is_a_json_array_flushed_per_message(
     items = json.loads(body)
     assert [i["insight"]["id"] for i in items] == ["i0", "i1", "i2"]
     assert items[0]["insight"]["type"] == "INSIGHT_TYPE_UNSPECIFIED"  # defaults printed
+
+
+async def test_an_rpc_the_service_does_not_implement_is_501(
+    setup: tuple[Recorder, httpx.AsyncClient],
+) -> None:
+    _, client = setup
+    r = await client.get("/v1/expenses/e1")  # the recording server has no GetExpense
+    assert r.status_code == 501
+    assert r.json()["code"] == 12 and r.json()["details"] == []
