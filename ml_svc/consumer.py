@@ -175,7 +175,6 @@ class EnrichmentPipeline:
                 for job, result in zip(jobs, results, strict=True)
                 for msg in [enriched(job, result, now)]
             ]
-            await asyncio.gather(*futures)
             seen = [
                 repository.SeenExpense(
                     user_id=j.user_id,
@@ -195,8 +194,13 @@ class EnrichmentPipeline:
                 )
                 for j, r in zip(jobs, results, strict=True)
             ]
-            async with self.engine.pool.connection() as conn:
-                await repository.record_seen(conn, seen)
+
+            async def remember() -> None:
+                async with self.engine.pool.connection() as conn:
+                    await repository.record_seen(conn, seen)
+
+            # Both must be durable before the offsets are stored (by our caller, on return).
+            await asyncio.gather(remember(), *futures)
         if deleted:
             async with self.engine.pool.connection() as conn:
                 for user_id, expense_id in deleted:

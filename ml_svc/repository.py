@@ -142,25 +142,18 @@ class SeenExpense:
 
 
 async def record_seen(conn: AsyncConnection[Any], rows: Sequence[SeenExpense]) -> None:
-    """Upsert the latest snapshot of each expense (older snapshots never overwrite newer)."""
-    if not rows:
+    """Upsert the latest snapshot of each expense (older snapshots never overwrite newer), in
+    one statement for the whole batch."""
+    latest: dict[tuple[str, str], SeenExpense] = {}
+    for r in rows:
+        k = (r.user_id, r.expense_id)
+        if k not in latest or r.occur_time >= latest[k].occur_time:
+            latest[k] = r
+    if not latest:
         return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO seen_expenses AS s (user_id, expense_id, source_event_id, occur_time,"
-            " description, merchant, amount_units, amount_nanos, currency_code, direction,"
-            " locale, user_categorised, category, model_version)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (user_id, expense_id) DO UPDATE SET"
-            "  source_event_id = EXCLUDED.source_event_id, occur_time = EXCLUDED.occur_time,"
-            "  description = EXCLUDED.description, merchant = EXCLUDED.merchant,"
-            "  amount_units = EXCLUDED.amount_units, amount_nanos = EXCLUDED.amount_nanos,"
-            "  currency_code = EXCLUDED.currency_code, direction = EXCLUDED.direction,"
-            "  locale = EXCLUDED.locale, user_categorised = EXCLUDED.user_categorised,"
-            "  category = EXCLUDED.category, model_version = EXCLUDED.model_version,"
-            "  update_time = now()"
-            " WHERE EXCLUDED.occur_time >= s.occur_time",
-            [
+    cols = list(
+        zip(
+            *[
                 (
                     r.user_id,
                     r.expense_id,
@@ -177,9 +170,29 @@ async def record_seen(conn: AsyncConnection[Any], rows: Sequence[SeenExpense]) -
                     r.category,
                     r.model_version,
                 )
-                for r in rows
+                for r in latest.values()
             ],
+            strict=True,
         )
+    )
+    await conn.execute(
+        "INSERT INTO seen_expenses AS s (user_id, expense_id, source_event_id, occur_time,"
+        " description, merchant, amount_units, amount_nanos, currency_code, direction,"
+        " locale, user_categorised, category, model_version)"
+        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[],"
+        " %s::text[], %s::text[], %s::bigint[], %s::integer[], %s::text[], %s::text[],"
+        " %s::text[], %s::boolean[], %s::text[], %s::text[])"
+        " ON CONFLICT (user_id, expense_id) DO UPDATE SET"
+        "  source_event_id = EXCLUDED.source_event_id, occur_time = EXCLUDED.occur_time,"
+        "  description = EXCLUDED.description, merchant = EXCLUDED.merchant,"
+        "  amount_units = EXCLUDED.amount_units, amount_nanos = EXCLUDED.amount_nanos,"
+        "  currency_code = EXCLUDED.currency_code, direction = EXCLUDED.direction,"
+        "  locale = EXCLUDED.locale, user_categorised = EXCLUDED.user_categorised,"
+        "  category = EXCLUDED.category, model_version = EXCLUDED.model_version,"
+        "  update_time = now()"
+        " WHERE EXCLUDED.occur_time >= s.occur_time",
+        [list(c) for c in cols],
+    )
 
 
 async def mark_user_categorised(
