@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ml_svc.dataset import DictionaryEntry
-from ml_svc.generator import LOCAL_WORDS
+from ml_svc.generator import ADJECTIVES, FIRST_NAMES, LOCAL_WORDS, PLACES, SURNAMES
 from ml_svc.normalize import merchant_key, normalize
 
 
@@ -163,6 +163,13 @@ _GENERIC_KEYS = frozenset(merchant_key(w) for words in LOCAL_WORDS.values() for 
 }
 
 
+# Common names and words that start many unrelated businesses ("PHILLIPS PATISSERIE", "THE
+# PREMIER CONCERTS"): on their own they are not enough to recognise a brand by prefix.
+NAME_WORDS = frozenset(
+    merchant_key(w) for w in (*SURNAMES, *FIRST_NAMES, *ADJECTIVES, *PLACES)
+) | frozenset(merchant_key(w)[:-1] for w in FIRST_NAMES)
+
+
 @dataclass(frozen=True, slots=True)
 class DictionaryHit:
     merchant: str
@@ -232,7 +239,7 @@ class MerchantDictionary:
             if any(w in GENERIC_TOKENS for w in words[n:]):
                 break  # "MARCOS HOSPITAL" is not Marco's Pizza: leave it to the model
             prefix = " ".join(words[:n])
-            if n == 1 and (len(prefix) < 4 or prefix in GENERIC_TOKENS):
+            if n == 1 and (len(prefix) < 4 or prefix in GENERIC_TOKENS or prefix in NAME_WORDS):
                 continue
             hit = self._map.get(prefix)
             if hit:

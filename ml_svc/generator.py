@@ -1701,7 +1701,6 @@ LOCAL_WORDS: dict[str, tuple[str, ...]] = {
     "subscriptions": (
         "SUBSCRIPTION",
         "MONTHLY SUBSCRIPTION",
-        "MEMBERSHIP FEE",
         "STREAMING",
         "APP",
         "APPS",
