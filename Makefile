@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml requirements.lock
 venv: $(STAMP)
 
 up: $(STAMP)
-	@$(VENV)/bin/finmesh up
+	@bash scripts/frontend.sh build
+	@$(VENV)/bin/finmesh up --dev-tokens
 
 down: $(STAMP)
 	@$(VENV)/bin/finmesh down
@@ -54,8 +55,11 @@ lint: $(STAMP) check-gen
 	$(VENV)/bin/mypy
 	$(VENV)/bin/buf lint
 	$(VENV)/bin/buf format --diff --exit-code
+	bash scripts/frontend.sh lint
 
+# Browser tests need the built dashboard and Debian's Chromium (installed when missing).
 test: lint
+	bash scripts/frontend.sh build test chromium
 	$(PY) -m pytest
 
 bench: $(STAMP)

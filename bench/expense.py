@@ -44,7 +44,6 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import grpc
 import psycopg
@@ -58,7 +57,6 @@ from bench.report import Target, percentile
 from finance.expense.v1 import budget_service_pb2, budget_service_pb2_grpc
 from finmesh import auth, db
 from finmesh.config import REPO_ROOT, AuthConfig, Ports, StackConfig
-from finmesh.stack import runner
 from finmesh.stack.runner import Stack
 
 DESCRIPTOR_SET = REPO_ROOT / "gen" / "descriptor" / "finmesh.binpb"
@@ -129,20 +127,19 @@ def local_stack() -> Iterator[Stack]:
     cfg = StackConfig(
         home=home, ports=ports, auth=AuthConfig(jwks_path=home / "keys" / auth.JWKS_FILE)
     )
-    stack = Stack(cfg, quiet=True)
-    # Only expense_svc (behind Envoy): ml_svc would train its model at start (a minute or two
-    # on two cores) and then enrich every expense a run creates in the background, loading
-    # the machine during the next run. The Stack has no option to leave services out.
-    with mock.patch.object(runner, "SERVICES", ("expense_svc",)):
-        try:
-            _say(f"starting PostgreSQL, Kafka, expense_svc and Envoy in {home}")
-            started = time.monotonic()
-            stack.up(timeout_seconds=180)
-            _say(f"stack up in {time.monotonic() - started:.0f}s")
-            yield stack
-        finally:
-            stack.down()
-            shutil.rmtree(home, ignore_errors=True)
+    # Only expense_svc (behind Envoy and the gateway): ml_svc would train its model at start
+    # and then enrich every expense a run creates in the background, loading the machine
+    # during the next run.
+    stack = Stack(cfg, quiet=True, services=("expense_svc",), frontend=False)
+    try:
+        _say(f"starting PostgreSQL, Kafka, expense_svc, Envoy and the gateway in {home}")
+        started = time.monotonic()
+        stack.up(timeout_seconds=180)
+        _say(f"stack up in {time.monotonic() - started:.0f}s")
+        yield stack
+    finally:
+        stack.down()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _token(stack: Stack, user: str) -> str:

@@ -18,7 +18,7 @@ from finmesh.config import TOPICS, all_topics, stack_from_env
 def _cmd_up(args: argparse.Namespace) -> int:
     from finmesh.stack.runner import Stack, StackError
 
-    stack = Stack(stack_from_env())
+    stack = Stack(stack_from_env(), dev_tokens=args.dev_tokens)
     try:
         stack.up()
     except StackError as exc:

@@ -107,6 +107,41 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return _wrap(handler, self._service, method, request_id, principal, auth_error)
 
 
+class _Undecodable:
+    """Stands in for a request message whose bytes did not parse (e.g. a string field holding
+    invalid UTF-8, which Envoy passes through from a URL): the handler wrapper turns it into
+    INVALID_ARGUMENT instead of gRPC's generic deserialization failure."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # any parse failure is the client's bad input
+            return _Undecodable(str(exc) or type(exc).__name__)
+
+    return deserialize
+
+
+def _checked(request: Any) -> Any:
+    if isinstance(request, _Undecodable):
+        raise errors.InvalidArgument(
+            f"the request is not a valid message: {request.error}", reason="MALFORMED_REQUEST"
+        )
+    return request
+
+
+async def _checked_stream(requests: Any) -> Any:
+    async for request in requests:
+        yield _checked(request)
+
+
 def _wrap(
     handler: grpc.RpcMethodHandler[Any, Any],
     service: str,
@@ -161,43 +196,43 @@ def _wrap(
 
         async def unary_unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             async with scope(context):
-                return await inner_uu(request, context)
+                return await inner_uu(_checked(request), context)
             return None
 
         return grpc.unary_unary_rpc_method_handler(
-            unary_unary, handler.request_deserializer, handler.response_serializer
+            unary_unary, _tolerant(handler.request_deserializer), handler.response_serializer
         )
     if handler.unary_stream:
         inner_us: Any = handler.unary_stream
 
         async def unary_stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             async with scope(context):
-                async for item in inner_us(request, context):
+                async for item in inner_us(_checked(request), context):
                     yield item
 
         return grpc.unary_stream_rpc_method_handler(
-            unary_stream, handler.request_deserializer, handler.response_serializer
+            unary_stream, _tolerant(handler.request_deserializer), handler.response_serializer
         )
     if handler.stream_unary:
         inner_su: Any = handler.stream_unary
 
         async def stream_unary(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             async with scope(context):
-                return await inner_su(requests, context)
+                return await inner_su(_checked_stream(requests), context)
             return None
 
         return grpc.stream_unary_rpc_method_handler(
-            stream_unary, handler.request_deserializer, handler.response_serializer
+            stream_unary, _tolerant(handler.request_deserializer), handler.response_serializer
         )
     inner_ss: Any = handler.stream_stream
 
     async def stream_stream(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         async with scope(context):
-            async for item in inner_ss(requests, context):
+            async for item in inner_ss(_checked_stream(requests), context):
                 yield item
 
     return grpc.stream_stream_rpc_method_handler(
-        stream_stream, handler.request_deserializer, handler.response_serializer
+        stream_stream, _tolerant(handler.request_deserializer), handler.response_serializer
     )
 
 

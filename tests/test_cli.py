@@ -93,9 +93,10 @@ def test_status_reports_every_component_healthy(mesh: Mesh) -> None:
         "ENVOY_PORT": str(p.envoy),
         "ENVOY_ADMIN_PORT": str(p.envoy_admin),
         "GATEWAY_PORT": str(p.gateway),
+        "FRONTEND_PORT": str(p.frontend),
     }
     done = _finmesh("status", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    for name in ("expense_svc", "ml_svc", "insight_svc", "gateway", "envoy"):
+    for name in ("expense_svc", "ml_svc", "insight_svc", "gateway", "envoy", "frontend"):
         line = next(row for row in done.stdout.splitlines() if row.startswith(name))
         assert "healthy" in line, done.stdout

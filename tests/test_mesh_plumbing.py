@@ -153,3 +153,11 @@ async def test_failed_requests_are_logged_with_request_and_user_id(mesh: Mesh) -
     lines = [line for line in log_text.splitlines() if "req-plumbing-2" in line]
     assert lines, log_text[-2000:]
     assert '"user_id": "log-user"' in lines[0]
+
+
+async def test_invalid_utf8_in_a_path_is_400_not_a_server_error(mesh: Mesh) -> None:
+    async with httpx.AsyncClient(base_url=mesh.envoy_url) as client:
+        resp = await client.get("/v1/expenses/%FF%FE", headers=mesh.headers("u1"))
+    assert resp.status_code == 400, resp.text
+    body = resp.json()
+    assert body["code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]

@@ -177,6 +177,15 @@ def _routes(s: EnvoySettings) -> list[dict[str, Any]]:
                     "route": {"cluster": cluster, "timeout": f"{DEFAULT_TIMEOUT_SECONDS}s"},
                 }
             )
+    # Filters before the transcoder (CORS) look up the route of the REST path; without a match
+    # they find no policy and browsers' preflights fail. The transcoder rewrites every mapped
+    # /v1/ path to its gRPC path (and rejects unmapped ones), so this route never forwards.
+    routes.append(
+        {
+            "match": {"prefix": "/v1/"},
+            "route": {"cluster": "expense_svc", "timeout": f"{DEFAULT_TIMEOUT_SECONDS}s"},
+        }
+    )
     return routes
 
 

@@ -27,6 +27,7 @@ from finmesh.stack import kafka as kafka_stack
 from finmesh.stack import postgres as pg_stack
 
 SERVICES: tuple[str, ...] = ("expense_svc", "ml_svc", "insight_svc")
+FRONTEND_DIST = REPO_ROOT / "frontend" / "dist"
 
 
 class StackError(RuntimeError):
@@ -47,9 +48,25 @@ def _say(msg: str) -> None:
 
 
 class Stack:
-    def __init__(self, cfg: StackConfig, *, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        cfg: StackConfig,
+        *,
+        quiet: bool = False,
+        services: tuple[str, ...] = SERVICES,
+        edge: bool = True,
+        frontend: bool = True,
+        dev_tokens: bool = False,
+    ) -> None:
+        """``services``: which services to run; ``edge``: Envoy and the gateway; ``frontend``:
+        the dashboard's server (needs ``frontend/dist``); ``dev_tokens``: let the dashboard
+        mint tokens for any user at ``POST /dev/token`` (local development only)."""
         self.cfg = cfg
         self.quiet = quiet
+        self.services = services
+        self.edge = edge
+        self.frontend = frontend
+        self.dev_tokens = dev_tokens
         self._postgres = pg_stack.PostgresServer(
             cfg.home / "postgres",
             port=cfg.ports.postgres,
@@ -101,6 +118,9 @@ class Stack:
                 "ML_SVC_METRICS_PORT": str(p.ml_metrics),
                 "INSIGHT_SVC_METRICS_PORT": str(p.insight_metrics),
                 "GATEWAY_PORT": str(p.gateway),
+                "ENVOY_PORT": str(p.envoy),
+                "FRONTEND_PORT": str(p.frontend),
+                "FINMESH_DEV_TOKENS": "1" if self.dev_tokens else "0",
                 "FINMESH_LOG_LEVEL": self.cfg.log_level,
                 "PYTHONUNBUFFERED": "1",
             }
@@ -170,6 +190,9 @@ class Stack:
     def envoy_healthy(self) -> bool:
         return self.http_ok(f"http://127.0.0.1:{self.cfg.ports.envoy_admin}/ready")
 
+    def frontend_healthy(self) -> bool:
+        return self.http_ok(f"http://127.0.0.1:{self.cfg.ports.frontend}/healthz")
+
     def gateway_healthy(self) -> bool:
         return self.http_ok(f"http://127.0.0.1:{self.cfg.ports.gateway}/healthz")
 
@@ -206,9 +229,14 @@ class Stack:
             broker.wait_ready(timeout=90)
         kafka_stack.create_topics(self.kafka_bootstrap, all_topics(), TOPIC_PARTITIONS)
 
+        if self.frontend and not FRONTEND_DIST.joinpath("index.html").exists():
+            raise StackError(
+                f"{FRONTEND_DIST} is missing: build the dashboard with "
+                "`bash scripts/frontend.sh build` (make up does this)"
+            )
         env = self.service_env()
         started: list[str] = []
-        for name in SERVICES:
+        for name in self.services:
             if procs.read_pid(cfg.run_dir, name) is not None:
                 self._log(f"{name} already running")
                 continue
@@ -216,12 +244,31 @@ class Stack:
             self._spawn(name, [sys.executable, "-m", name], env)
             started.append(name)
 
+        if self.edge:
+            self._start_edge(env)
+        if self.frontend:
+            if procs.read_pid(cfg.run_dir, "frontend") is None:
+                self._log(f"starting the dashboard on :{cfg.ports.frontend}")
+                self._spawn("frontend", [sys.executable, "-m", "finmesh.devserver"], env)
+            else:
+                self._log("dashboard already running")
+
+        for name in self.services:
+            port = self.service_port(name)
+            self._wait(name, lambda p=port: self.grpc_healthy(p), timeout_seconds)  # type: ignore[misc]
+        if self.edge:
+            self._wait("envoy", self.envoy_healthy, 30)
+            self._wait("gateway", self.gateway_healthy, 60)
+        if self.frontend:
+            self._wait("frontend", self.frontend_healthy, 30)
+
+    def _start_edge(self, env: Mapping[str, str]) -> None:
+        cfg = self.cfg
         if procs.read_pid(cfg.run_dir, "gateway") is None:
             self._log(f"starting the FastAPI gateway on :{cfg.ports.gateway}")
             self._spawn("gateway", [sys.executable, "-m", "gateway"], env)
         else:
             self._log("gateway already running")
-
         if procs.read_pid(cfg.run_dir, "envoy") is None:
             config_path = envoy.write_config(self.envoy_settings(), cfg.run_dir / "envoy.json")
             envoy.validate(config_path)
@@ -230,16 +277,12 @@ class Stack:
         else:
             self._log("Envoy already running")
 
-        for name in SERVICES:
-            port = self.service_port(name)
-            self._wait(name, lambda p=port: self.grpc_healthy(p), timeout_seconds)  # type: ignore[misc]
-        self._wait("envoy", self.envoy_healthy, 30)
-        self._wait("gateway", self.gateway_healthy, 60)
-
     def down(self) -> list[str]:
         """Stop everything `up` started, in reverse order. Returns the names stopped."""
         stopped = []
-        for name in ("envoy", "gateway", *reversed(SERVICES)):
+        # Everything that could have been started, whatever this Stack's options: `make down`
+        # must stop what any `make up` started.
+        for name in ("frontend", "envoy", "gateway", *reversed(SERVICES)):
             if procs.stop(self.cfg.run_dir, name):
                 stopped.append(name)
         if not self.cfg.kafka_bootstrap_servers and kafka_stack.stop_pid_file(self._kafka_pid):
@@ -280,6 +323,15 @@ class Stack:
                     name, pid, pid is not None and self.grpc_healthy(port), f"grpc 127.0.0.1:{port}"
                 )
             )
+        pid = procs.read_pid(cfg.run_dir, "frontend")
+        out.append(
+            ComponentStatus(
+                "frontend",
+                pid,
+                pid is not None and self.frontend_healthy(),
+                f"http://localhost:{cfg.ports.frontend}",
+            )
+        )
         pid = procs.read_pid(cfg.run_dir, "gateway")
         out.append(
             ComponentStatus(
@@ -304,6 +356,7 @@ class Stack:
         p = self.cfg.ports
         return [
             ("Envoy edge (JSON, gRPC, gRPC-Web)", f"http://localhost:{p.envoy}"),
+            ("Dashboard", f"http://localhost:{p.frontend}"),
             ("FastAPI gateway (OpenAPI at /docs)", f"http://localhost:{p.gateway}/docs"),
             ("expense_svc (gRPC)", f"localhost:{p.expense}"),
             ("ml_svc (gRPC)", f"localhost:{p.ml}"),

@@ -96,7 +96,7 @@ def mesh(
     # ml_svc loads its model from the per-machine artifact cache (trained once per code
     # version) instead of training at every test session's start.
     os.environ.setdefault("FINMESH_ML_ARTIFACTS_DIR", str(ML_ARTIFACTS_CACHE))
-    stack = Stack(cfg, quiet=True)
+    stack = Stack(cfg, quiet=True, dev_tokens=True)
     try:
         stack.up(timeout_seconds=180)
     except Exception:
