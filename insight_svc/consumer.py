@@ -188,9 +188,11 @@ class Projector:
             # A redelivered event changes nothing (detection still runs, see the module doc).
             if await repository.mark_processed(conn, event_id, CONSUMER):
                 if deleted and not expense.HasField("date"):
-                    await repository.mark_deleted(conn, user_id, expense.id, version)
+                    await repository.mark_deleted(conn, user_id, expense.id, version, locked=True)
                 else:
-                    await repository.apply_expense(conn, user_id, expense, version, deleted=deleted)
+                    await repository.apply_expense(
+                        conn, user_id, expense, version, deleted=deleted, locked=True
+                    )
         except repository.BadExpenseEvent as exc:
             raise PermanentError(str(exc)) from exc
 
@@ -210,7 +212,7 @@ class Projector:
         )
         if await repository.mark_processed(conn, event_id, CONSUMER):
             await repository.apply_enrichment(
-                conn, user_id, enriched.expense_id, enr, occur, event_id
+                conn, user_id, enriched.expense_id, enr, occur, event_id, locked=True
             )
 
     async def _store_insight(

@@ -143,6 +143,7 @@ async def apply_expense(
     version_time: dt.datetime,
     *,
     deleted: bool = False,
+    locked: bool = False,
 ) -> bool:
     """Upsert the snapshot unless a newer one (or a deletion at least as new) is stored.
     Returns True if it was applied."""
@@ -154,7 +155,8 @@ async def apply_expense(
     amount = to_decimal(expense.amount)
     if amount < 0 or not expense.amount.currency_code:
         raise BadExpenseEvent(f"expense {expense.id} has no valid amount")
-    await lock_expense(conn, user_id, expense.id)
+    if not locked:
+        await lock_expense(conn, user_id, expense.id)
     enr = await _enrichment(conn, user_id, expense.id)
     if RACE_HOOK is not None:
         await RACE_HOOK("expense.read")
@@ -203,11 +205,12 @@ async def apply_expense(
 
 
 async def mark_deleted(
-    conn: Conn, user_id: str, expense_id: str, version_time: dt.datetime
+    conn: Conn, user_id: str, expense_id: str, version_time: dt.datetime, *, locked: bool = False
 ) -> bool:
     """Tombstone a projected expense (a deletion event without the expense's snapshot).
     Returns True if the row existed and was not newer."""
-    await lock_expense(conn, user_id, expense_id)
+    if not locked:
+        await lock_expense(conn, user_id, expense_id)
     cur = await conn.execute(
         "UPDATE expenses SET deleted = true, version_time = %s "
         "WHERE user_id = %s AND expense_id = %s AND version_time <= %s RETURNING 1",
@@ -223,10 +226,14 @@ async def apply_enrichment(
     enr: Enrichment,
     occur_time: dt.datetime,
     event_id: str,
+    *,
+    locked: bool = False,
 ) -> bool:
     """Keep ml_svc's newest enrichment and refresh the expense's effective values. Returns
-    True if it was newer than what was stored."""
-    await lock_expense(conn, user_id, expense_id)
+    True if it was newer than what was stored. ``locked``: the caller holds the expense's
+    lock already (:func:`lock_expenses`)."""
+    if not locked:
+        await lock_expense(conn, user_id, expense_id)
     cur = await conn.execute(
         """
         INSERT INTO enrichments AS n (

@@ -153,7 +153,7 @@ async def eventually(
     probe: Callable[[], Awaitable[T]],
     done: Callable[[T], bool],
     *,
-    timeout_seconds: float = 90.0,
+    timeout_seconds: float = 150.0,
     what: str = "condition",
 ) -> T:
     """Poll ``probe`` until ``done(result)``; fail with the last result after the timeout."""
