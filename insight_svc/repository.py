@@ -329,26 +329,6 @@ async def txns_by_ids(conn: Conn, user_id: str, expense_ids: list[str]) -> list[
     return [_txn(r) for r in await cur.fetchall()]
 
 
-async def txn(conn: Conn, user_id: str, expense_id: str) -> Txn | None:
-    """One live expense, or None (unknown or deleted)."""
-    cur = await conn.execute(
-        f"SELECT {_TXN_COLUMNS} FROM expenses "
-        "WHERE user_id = %s AND expense_id = %s AND NOT deleted",
-        (user_id, expense_id),
-    )
-    row = await cur.fetchone()
-    return _txn(row) if row else None
-
-
-async def snapshot(conn: Conn, user_id: str, expense_id: str) -> expense_pb2.Expense | None:
-    cur = await conn.execute(
-        "SELECT snapshot FROM expenses WHERE user_id = %s AND expense_id = %s",
-        (user_id, expense_id),
-    )
-    row = await cur.fetchone()
-    return expense_pb2.Expense.FromString(row[0]) if row else None
-
-
 # -- insights ----------------------------------------------------------------------------------
 
 
