@@ -249,6 +249,18 @@ def _spawn_pipeline(
     return proc
 
 
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within a minute (a loaded machine)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
 async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_same_event_ids(
     kafka_broker: KafkaTestBroker,
     migrated_ml_url: str,
@@ -292,10 +304,7 @@ async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_sam
                 assert time.monotonic() < deadline, "not every expense was enriched"
                 seen += await out.consume(max_messages=500, max_wait=0.5)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            await asyncio.to_thread(proc.wait, 30)
-            if proc.stdout:
-                proc.stdout.close()
+            await asyncio.to_thread(_stop, proc)
     finally:
         await out.close()
     ids_by_source: dict[str, set[str]] = {}
