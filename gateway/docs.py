@@ -21,7 +21,7 @@ STATIC_PREFIX = "/docs/static"
 def bundled_assets() -> Path | None:
     """The directory of an installed Swagger UI bundle, if any."""
     try:
-        import swagger_ui_bundle  # type: ignore[import-not-found]
+        import swagger_ui_bundle
     except ImportError:
         return None
     path = Path(str(swagger_ui_bundle.swagger_ui_path))
