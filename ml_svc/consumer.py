@@ -221,6 +221,7 @@ class FeedbackConsumer:
             if event.event_type != CORRECTED:
                 continue
             msg = event.decode(events_pb2.CategoryCorrected)
+            msg.event_id = msg.event_id or event.event_id or ""
             if not msg.user_id or not msg.new_category or not msg.event_id:
                 raise PermanentError(
                     f"{event.topic}[{event.partition}]@{event.offset}: "
