@@ -7,10 +7,14 @@ order matters and is the reason for most of this file (see ``shared/notes/envoy.
 2. ``jwt_authn``: runs on the REST path (``/v1/...``) *and* on every native gRPC path
    (``/finance.<area>.v1.<Service>/...``), forwards the token (services verify it again);
 3. ``local_ratelimit``;
-4. ``grpc_web``;
-5. ``grpc_json_transcoder``: from the descriptor set in ``gen/``; rejects unknown methods and
+4. ``buffer``: caps every request body at ``max_request_bytes`` (413 with a JSON body). The
+   transcoder's own ``max_request_body_size`` does not stop a transcoded JSON body from reaching
+   the service, so this filter enforces the limit; it is disabled on the client-streaming
+   statement import (REST and gRPC paths), whose size the service enforces while streaming;
+5. ``grpc_web``;
+6. ``grpc_json_transcoder``: from the descriptor set in ``gen/``; rejects unknown methods and
    query parameters; rewrites the path to the gRPC path, so routes match gRPC paths;
-6. ``router``.
+7. ``router``.
 
 Envoy's own errors (bad token, unknown path, rate limit) get the same JSON body shape as the
 services' errors: ``{"code": <google.rpc.Code>, "message": ..., "details": []}``.
@@ -42,6 +46,19 @@ ROUTE_TIMEOUTS: Mapping[str, int] = {
     "/finance.expense.v1.ExpenseService/ImportStatement": 300,
 }
 DEFAULT_TIMEOUT_SECONDS = 30
+
+#: Client-streaming uploads: not buffered at the edge (the service caps their size as it reads).
+#: Both the REST path (the buffer filter runs before the transcoder rewrites it) and the gRPC path.
+UNBUFFERED_PATHS: tuple[str, ...] = (
+    "/v1/expenses:import",
+    "/finance.expense.v1.ExpenseService/ImportStatement",
+)
+_BUFFER_DISABLED = {
+    "envoy.filters.http.buffer": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
+        "disabled": True,
+    }
+}
 
 #: HTTP status of an Envoy-generated reply → google.rpc.Code for the JSON body.
 _LOCAL_REPLY_CODES: Mapping[int, int] = {
@@ -161,14 +178,15 @@ def _routes(s: EnvoySettings) -> list[dict[str, Any]]:
         cluster = next(
             c for c, svcs in SERVICES.items() if any(path.startswith(f"/{x}/") for x in svcs)
         )
-        routes.append(
-            {
-                "match": {"path": path},
-                "route": {"cluster": cluster, "timeout": f"{timeout}s", "idle_timeout": "0s"}
-                if timeout == 0
-                else {"cluster": cluster, "timeout": f"{timeout}s"},
-            }
-        )
+        route: dict[str, Any] = {
+            "match": {"path": path},
+            "route": {"cluster": cluster, "timeout": f"{timeout}s", "idle_timeout": "0s"}
+            if timeout == 0
+            else {"cluster": cluster, "timeout": f"{timeout}s"},
+        }
+        if path in UNBUFFERED_PATHS:
+            route["typed_per_filter_config"] = _BUFFER_DISABLED
+        routes.append(route)
     for cluster, services in SERVICES.items():
         for svc in services:
             routes.append(
@@ -177,6 +195,16 @@ def _routes(s: EnvoySettings) -> list[dict[str, Any]]:
                     "route": {"cluster": cluster, "timeout": f"{DEFAULT_TIMEOUT_SECONDS}s"},
                 }
             )
+    # The statement upload on its REST path: matched before the transcoder rewrites it, so the
+    # buffer filter (which runs before the transcoder) sees this route and streams the body.
+    rest_import = UNBUFFERED_PATHS[0]
+    routes.append(
+        {
+            "match": {"path": rest_import},
+            "route": {"cluster": "expense_svc", "timeout": f"{DEFAULT_TIMEOUT_SECONDS}s"},
+            "typed_per_filter_config": _BUFFER_DISABLED,
+        }
+    )
     # Filters before the transcoder (CORS) look up the route of the REST path; without a match
     # they find no policy and browsers' preflights fail. The transcoder rewrites every mapped
     # /v1/ path to its gRPC path (and rejects unmapped ones), so this route never forwards.
@@ -248,6 +276,13 @@ def render(s: EnvoySettings) -> dict[str, Any]:
                         "runtime_key": "rl_enforced",
                         "default_value": {"numerator": 100, "denominator": "HUNDRED"},
                     },
+                ),
+            },
+            {
+                "name": "envoy.filters.http.buffer",
+                "typed_config": _typed(
+                    "envoy.extensions.filters.http.buffer.v3.Buffer",
+                    max_request_bytes=s.max_request_bytes,
                 ),
             },
             {
