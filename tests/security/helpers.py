@@ -23,8 +23,10 @@ def edge_url(mesh: Mesh, edge: str) -> str:
 
 
 @asynccontextmanager
-async def client(mesh: Mesh, edge: str, timeout: float = 60) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=edge_url(mesh, edge), timeout=timeout) as c:
+async def client(
+    mesh: Mesh, edge: str, timeout_seconds: float = 60
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=edge_url(mesh, edge), timeout=timeout_seconds) as c:
         yield c
 
 

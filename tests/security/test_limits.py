@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import subprocess
-from collections.abc import AsyncIterator
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -72,7 +73,7 @@ async def test_a_statement_over_the_import_cap_is_refused_by_the_service_and_imp
     refusal is the service's own, naming its cap) and nothing is imported."""
     owner = user(f"bigimport-{edge}")
     data = _csv(21 * MiB)
-    async with client(mesh, edge, timeout=180) as c:
+    async with client(mesh, edge, timeout_seconds=180) as c:
         r = await c.post(
             "/v1/expenses:import?filename=big.csv&format=STATEMENT_FORMAT_CSV&currencyCode=GBP",
             content=data,
@@ -108,9 +109,7 @@ async def test_a_negative_page_size_is_400_naming_the_field(
 
 @pytest.mark.parametrize("edge", EDGES)
 @pytest.mark.parametrize("path", LISTS)
-async def test_a_page_size_over_500_is_refused_or_clamped(
-    mesh: Mesh, edge: str, path: str
-) -> None:
+async def test_a_page_size_over_500_is_refused_or_clamped(mesh: Mesh, edge: str, path: str) -> None:
     async with client(mesh, edge) as c:
         r = await c.get(f"{path}?pageSize=100000", headers=mesh.headers(user("pagesize")))
     assert r.status_code in (200, 400), r.text
@@ -125,7 +124,7 @@ async def test_page_size_501_returns_at_most_500_expenses(mesh: Mesh) -> None:
     lines = ["Date,Description,Amount"] + [
         f"{1 + i % 28:02d}/03/2026,CLAMP SHOP {i:05d},-1.00" for i in range(600)
     ]
-    async with client(mesh, "envoy", timeout=120) as c:
+    async with client(mesh, "envoy", timeout_seconds=120) as c:
         imported = await c.post(
             "/v1/expenses:import?format=STATEMENT_FORMAT_CSV&currencyCode=GBP",
             content=("\n".join(lines) + "\n").encode(),
@@ -134,7 +133,7 @@ async def test_page_size_501_returns_at_most_500_expenses(mesh: Mesh) -> None:
         assert imported.status_code == 200, imported.text
         assert imported.json()["importedCount"] == 600
         for edge in EDGES:
-            async with client(mesh, edge, timeout=120) as e:
+            async with client(mesh, edge, timeout_seconds=120) as e:
                 r = await e.get("/v1/expenses?pageSize=501", headers=mesh.headers(owner))
             if r.status_code == 400:
                 assert_json_error(r, 400)
@@ -148,7 +147,7 @@ async def test_page_size_501_returns_at_most_500_expenses(mesh: Mesh) -> None:
 
 
 @pytest.fixture
-async def limited_envoy(mesh: Mesh, tmp_path: Path) -> AsyncIterator[str]:
+def limited_envoy(mesh: Mesh, tmp_path: Path) -> Iterator[str]:
     """A second Envoy, rendered by the same generator with a tiny token bucket (2 requests,
     refilled at 1 per second), in front of the mesh's services."""
     settings = dataclasses.replace(
@@ -162,21 +161,21 @@ async def limited_envoy(mesh: Mesh, tmp_path: Path) -> AsyncIterator[str]:
     envoy.validate(config)
     log = (tmp_path / "envoy-limited.log").open("w")
     proc = subprocess.Popen(
-        envoy.command(config) + ["--base-id", str(free_port())],
+        [*envoy.command(config), "--base-id", str(free_port())],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{settings.listen_port}"
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.admin_port}") as admin:
+        with httpx.Client(base_url=f"http://127.0.0.1:{settings.admin_port}") as admin:
             for _ in range(100):
                 try:
-                    if (await admin.get("/ready")).status_code == 200:
+                    if admin.get("/ready").status_code == 200:
                         break
                 except httpx.TransportError:
                     pass
-                await asyncio.sleep(0.1)
+                time.sleep(0.1)
             else:
                 pytest.fail("the rate-limited Envoy never became ready")
         yield url
