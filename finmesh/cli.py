@@ -148,7 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finmesh", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("up", help="start the local stack in the background").set_defaults(func=_cmd_up)
+    up = sub.add_parser("up", help="start the local stack in the background")
+    up.add_argument(
+        "--dev-tokens",
+        action="store_true",
+        help="let the dashboard's sign-in mint tokens for any user (local development only)",
+    )
+    up.set_defaults(func=_cmd_up)
     sub.add_parser("down", help="stop the local stack (data stays)").set_defaults(func=_cmd_down)
     sub.add_parser("status", help="show each component and its health").set_defaults(
         func=_cmd_status
