@@ -384,15 +384,17 @@ class Transcoder:
             st.ParseFromString(verdict.status.SerializeToString())
             await _send(send, 401, self._json(st))
             return
-        host = headers.get(b"host", b"").decode("latin-1")
-        realm = f'Bearer realm="http://{host}{scope["path"]}"'
+        # The path as the client sent it (percent-encoded): the decoded path may hold
+        # characters a header cannot carry (a UnicodeEncodeError here was a 500).
+        raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
+        realm = b'Bearer realm="http://' + headers.get(b"host", b"") + raw_path + b'"'
         if verdict.message != "Jwt is missing":
-            realm += ', error="invalid_token"'
+            realm += b', error="invalid_token"'
         await _send(
             send,
             401,
             status.local_reply(401, verdict.message),
-            extra_headers=[(b"www-authenticate", realm.encode("latin-1"))],
+            extra_headers=[(b"www-authenticate", realm)],
         )
 
 

@@ -128,3 +128,17 @@ async def test_a_valid_token_passes_authentication_on_every_rpc_directly(
                 grpc.StatusCode.INTERNAL,
                 grpc.StatusCode.UNKNOWN,
             ), (err.code(), err.details())
+
+
+@pytest.mark.parametrize("edge", EDGES)
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt"])
+async def test_refusal_of_a_path_with_non_latin1_characters_is_401_not_500(
+    mesh: Mesh, edge: str, authorization: str | None
+) -> None:
+    """The gateway's WWW-Authenticate header named the decoded path; a character outside
+    latin-1 made that a 500 (found by the fuzz test)."""
+    headers = {"authorization": authorization} if authorization else {}
+    async with httpx.AsyncClient(base_url=edge_url(mesh, edge), timeout=30) as c:
+        r = await c.get("/v1/budgets/%F3%A5%94%B5%C3%94/%E2%82%AC", headers=headers)
+    assert_json_error(r, 401)
+    assert "www-authenticate" in r.headers
