@@ -53,14 +53,38 @@ async def claim(conn: AsyncConnection[Any], user_id: str, idem: IdempotencyKey) 
     await conn.execute("SELECT set_config('lock_timeout', '0', true)")
     if await cur.fetchone() is not None:
         return None
+    found, response = await _lookup(conn, user_id, idem)
+    if not found:  # pragma: no cover - the key was deleted between the two statements
+        raise Aborted("idempotency key changed concurrently; retry", reason="ABORTED")
+    if response is None:
+        raise Aborted(
+            "a request with this idempotency key is still in progress; retry",
+            reason="IDEMPOTENCY_KEY_IN_FLIGHT",
+        )
+    return response
+
+
+async def stored(conn: AsyncConnection[Any], user_id: str, idem: IdempotencyKey) -> bytes | None:
+    """The response already stored for this key and request, without claiming anything:
+    ``None`` when the key is unused or its request still in flight. Same key, other request:
+    INVALID_ARGUMENT ``IDEMPOTENCY_KEY_REUSED``."""
+    _, response = await _lookup(conn, user_id, idem)
+    return response
+
+
+async def _lookup(
+    conn: AsyncConnection[Any], user_id: str, idem: IdempotencyKey
+) -> tuple[bool, bytes | None]:
+    """Whether the key has a row, and its stored response (``None`` while in flight).
+    Raises when the row belongs to a different request."""
     cur = await conn.execute(
         "SELECT method, request_hash, response FROM idempotency_keys"
         " WHERE user_id = %s AND key = %s",
         (user_id, idem.key),
     )
     row = await cur.fetchone()
-    if row is None:  # pragma: no cover - the key was deleted between the two statements
-        raise Aborted("idempotency key changed concurrently; retry", reason="ABORTED")
+    if row is None:
+        return False, None
     method, request_hash, response = row
     if method != idem.method or bytes(request_hash) != idem.request_hash:
         raise InvalidArgument(
@@ -68,12 +92,7 @@ async def claim(conn: AsyncConnection[Any], user_id: str, idem: IdempotencyKey) 
             violations=[("request_id", "already used with a different payload")],
             reason="IDEMPOTENCY_KEY_REUSED",
         )
-    if response is None:
-        raise Aborted(
-            "a request with this idempotency key is still in progress; retry",
-            reason="IDEMPOTENCY_KEY_IN_FLIGHT",
-        )
-    return bytes(response)
+    return True, None if response is None else bytes(response)
 
 
 async def store(

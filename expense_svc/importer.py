@@ -259,24 +259,15 @@ async def _insert_batch(
 async def _stored_response(
     pool: Pool, user_id: str, idem: idempotency.IdempotencyKey
 ) -> expense_service_pb2.ImportStatementResponse | None:
-    async def work(conn: Conn) -> expense_service_pb2.ImportStatementResponse | None:
-        cur = await conn.execute(
-            "SELECT method, request_hash, response FROM idempotency_keys"
-            " WHERE user_id = %s AND key = %s",
-            (user_id, idem.key),
-        )
-        row = await cur.fetchone()
-        if row is None or row[2] is None:
-            return None
-        if row[0] != idem.method or bytes(row[1]) != idem.request_hash:
-            raise InvalidArgument(
-                "this idempotency key was already used for a different request",
-                violations=[("request_id", "already used with a different payload")],
-                reason="IDEMPOTENCY_KEY_REUSED",
-            )
-        return expense_service_pb2.ImportStatementResponse.FromString(bytes(row[2]))
+    """The stored response if this key was already used (same request), without claiming."""
 
-    return await in_transaction(pool, work)
+    async def work(conn: Conn) -> bytes | None:
+        return await idempotency.stored(conn, user_id, idem)
+
+    stored = await in_transaction(pool, work)
+    return (
+        None if stored is None else expense_service_pb2.ImportStatementResponse.FromString(stored)
+    )
 
 
 async def _store_response(

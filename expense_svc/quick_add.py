@@ -32,24 +32,11 @@ async def _stored_replay(
 ) -> expense_pb2.Expense | None:
     """The stored response if this key was already used (same request), without claiming."""
 
-    async def work(conn: Conn) -> expense_pb2.Expense | None:
-        cur = await conn.execute(
-            "SELECT method, request_hash, response FROM idempotency_keys"
-            " WHERE user_id = %s AND key = %s",
-            (user_id, idem.key),
-        )
-        row = await cur.fetchone()
-        if row is None or row[2] is None:
-            return None
-        if row[0] != idem.method or bytes(row[1]) != idem.request_hash:
-            raise InvalidArgument(
-                "this idempotency key was already used for a different request",
-                violations=[("request_id", "already used with a different payload")],
-                reason="IDEMPOTENCY_KEY_REUSED",
-            )
-        return expense_pb2.Expense.FromString(bytes(row[2]))
+    async def work(conn: Conn) -> bytes | None:
+        return await idempotency.stored(conn, user_id, idem)
 
-    return await in_transaction(pool, work)
+    stored = await in_transaction(pool, work)
+    return None if stored is None else expense_pb2.Expense.FromString(stored)
 
 
 async def quick_add(
