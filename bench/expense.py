@@ -16,6 +16,8 @@ Figures (``expense.*``):
 * ``create_envoy_json_*``: the same requests as JSON through Envoy (``jwt_authn``,
   ``grpc_json_transcoder``) with ``wrk`` (32 connections, the 4 users' tokens in turn), and
   ``envoy_json_vs_grpc_ratio``.
+* ``create_gateway_json_*``: the same through the FastAPI gateway; ``gateway_json_vs_grpc_ratio``
+  and ``gateway_vs_envoy_ratio`` (informational: no target).
 * ``sql_baseline_tps``: ``pgbench`` running the same transaction CreateExpense commits (insert
   the expense, shared advisory lock of the user's month, read and update the budget, insert the
   outbox row, NOTIFY) for the same 4 users on a database of its own, with as many clients as
@@ -421,6 +423,18 @@ def run() -> dict[str, float]:
             "expense.create_envoy_json_p99_ms": e.p99_ms,
             "expense.create_envoy_json_errors": float(e.errors),
             "expense.envoy_json_vs_grpc_ratio": e.rps / g.rps if g.rps else float("nan"),
+        }
+        _wait_outbox_drained(stack)
+
+        _say(f"CreateExpense as JSON through the FastAPI gateway ({seconds:g}s)")
+        gw = _wrk(wrk, f"http://127.0.0.1:{stack.cfg.ports.gateway}", tokens, seconds, workdir)
+        figures |= {
+            "expense.create_gateway_json_rps": gw.rps,
+            "expense.create_gateway_json_p50_ms": gw.p50_ms,
+            "expense.create_gateway_json_p99_ms": gw.p99_ms,
+            "expense.create_gateway_json_errors": float(gw.errors),
+            "expense.gateway_json_vs_grpc_ratio": gw.rps / g.rps if g.rps else float("nan"),
+            "expense.gateway_vs_envoy_ratio": gw.rps / e.rps if e.rps else float("nan"),
         }
         _wait_outbox_drained(stack)
 
