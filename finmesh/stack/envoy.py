@@ -95,6 +95,21 @@ class EnvoySettings:
 
 
 _STRIP_GRPC_HEADERS_LUA = """
+function envoy_on_request(handle)
+  -- HTTP/1.1 allows header names gRPC does not (e.g. "a&b"); forwarded as metadata, the
+  -- service's gRPC core refuses the whole call with INTERNAL "Illegal header key". Such
+  -- headers mean nothing to any service: drop them.
+  local illegal = {}
+  for key, _ in pairs(handle:headers()) do
+    if string.sub(key, 1, 1) ~= ":" and string.find(key, "^[0-9a-z_%.%-]+$") == nil then
+      table.insert(illegal, key)
+    end
+  end
+  for _, key in ipairs(illegal) do
+    handle:headers():remove(key)
+  end
+end
+
 function envoy_on_response(handle)
   local headers = handle:headers()
   local ct = headers:get("content-type")
@@ -286,8 +301,9 @@ def render(s: EnvoySettings) -> dict[str, Any]:
                 ),
             },
             {
-                # Runs on the response after the transcoder (encode order is reversed): JSON
-                # clients get no gRPC transport headers; native gRPC keeps them.
+                # On requests: drops header names gRPC metadata cannot carry. On responses,
+                # after the transcoder (encode order is reversed): JSON clients get no gRPC
+                # transport headers; native gRPC keeps them.
                 "name": "envoy.filters.http.lua",
                 "typed_config": _typed(
                     "envoy.extensions.filters.http.lua.v3.Lua",
