@@ -210,9 +210,7 @@ def fit(
     x = sparse.hstack([xw, xc], format="csr")
     y = np.array([LABELS.index(label) for label in labels])
     step("fitting logistic regression")
-    clf = LogisticRegression(
-        C=2.0, max_iter=300, tol=1e-3, solver="lbfgs", class_weight="balanced"
-    )
+    clf = LogisticRegression(C=2.0, max_iter=300, tol=1e-3, solver="lbfgs", class_weight="balanced")
     clf.fit(x, y, sample_weight=None if weights is None else np.asarray(weights))
     return TextModel(word=word, char=char, clf=clf)
 
