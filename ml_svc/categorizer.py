@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
 
@@ -24,6 +24,7 @@ from rapidfuzz import fuzz
 from ml_svc.dictionary import DictionaryHit, MerchantDictionary, match_rule
 from ml_svc.model import LABELS, TextModel, model_input
 from ml_svc.normalize import Normalized, merchant_key, normalize
+from ml_svc.parse import candidate_merchant, looks_like_descriptor
 
 DEBIT = "debit"
 CREDIT = "credit"
@@ -86,6 +87,27 @@ def resolve_key(norm: Normalized, dictionary: MerchantDictionary, merchant: str 
     return hit.key if hit else key
 
 
+def typed_merchant(text: str, dictionary: MerchantDictionary) -> str:
+    """The merchant of text a person typed ("Latte at Starbucks" -> Starbucks), found the way
+    ParseExpense finds it: the words after at/from, else a known brand anywhere in the text,
+    else a capitalised name; the dictionary's canonical name when it knows the candidate. Empty
+    for a bank descriptor (mostly capitals), which :func:`normalize` reads instead."""
+    if looks_like_descriptor(text) or not any(c.islower() for c in text):
+        return ""
+    name, conf = candidate_merchant(text)
+    if name:
+        key = merchant_key(name)
+        hit = dictionary.exact(key) or dictionary.lookup(key)
+        if hit:
+            return hit.merchant
+        if conf >= 0.85:
+            return name
+    hit = dictionary.scan(text)
+    if hit:
+        return hit.merchant
+    return name
+
+
 def _similar(key: str, text: str, memory: UserMemory) -> tuple[Correction, float] | None:
     best: tuple[Correction, float] | None = None
     for c in memory.corrections:
@@ -121,6 +143,10 @@ class Categorizer:
         pending: list[tuple[int, str, str]] = []
         norms = [normalize(it.description) for it in items]
         for i, (item, norm) in enumerate(zip(items, norms, strict=True)):
+            if not item.merchant:
+                typed = typed_merchant(item.description, self.dictionary)
+                if typed:
+                    item = replace(item, merchant=typed)
             memory = memories[i] if memories is not None else EMPTY_MEMORY
             direction = CREDIT if item.direction == CREDIT else DEBIT
             hit = self.dictionary.lookup(merchant_key(item.merchant) if item.merchant else norm.key)

@@ -15,7 +15,9 @@ from ml_svc.categorizer import (
     Result,
     Source,
     UserMemory,
+    resolve_key,
 )
+from ml_svc.normalize import normalize
 from ml_svc.training import Artifact
 
 
@@ -178,3 +180,34 @@ def test_artifacts_are_versioned_checked_and_pruned(artifact: Artifact, tmp_path
     assert load_latest(tmp_path).version == "v0"  # type: ignore[union-attr]
     assert prune(tmp_path, keep=1) == ["v1", "v0"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v2"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "merchant", "category"),
+    [
+        ("Latte at Starbucks", "Starbucks", "dining"),
+        ("uber home", "Uber", "transport"),
+        ("lunch at Marios Cafe", "Marios Cafe", "dining"),
+    ],
+)
+def test_typed_description_gets_the_parsed_merchant(
+    categorizer: Categorizer, typed: str, merchant: str, category: str
+) -> None:
+    """A description a person typed (not a bank descriptor) is read like ParseExpense reads
+    it: the merchant is the words after "at" or a known brand, not the whole sentence."""
+    r = classify_one(categorizer, Item(typed))
+    assert (r.merchant, r.category) == (merchant, category)
+
+
+def test_typed_merchant_shares_the_memory_of_its_descriptor(categorizer: Categorizer) -> None:
+    """One correction of STARBUCKS also decides "Latte at Starbucks" (same merchant key)."""
+    assert classify_one(categorizer, Item("STARBUCKS STORE 1234")).source is Source.DICTIONARY
+    k = resolve_key(normalize("STARBUCKS STORE 1234 LONDON"), categorizer.dictionary)
+    memory = UserMemory(exact={k: "entertainment"}, merchants={k: "Starbucks"})
+    r = classify_one(categorizer, Item("Latte at Starbucks"), memory)
+    assert (r.category, r.source, r.merchant) == ("entertainment", Source.MEMORY, "Starbucks")
+
+
+def test_bank_descriptors_keep_the_normalised_merchant(categorizer: Categorizer) -> None:
+    r = classify_one(categorizer, Item("CARD PAYMENT TO MAYAS NAILS ON 07-11-2024"))
+    assert r.merchant == "Mayas Nails"
