@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from finmesh.stack.envoy import _LOCAL_REPLY_CODES
@@ -44,8 +45,15 @@ INVALID_ARGUMENT = 3
 NOT_FOUND = 5
 
 
-def http_status(code: int) -> int:
-    """The HTTP status for a ``google.rpc.Code`` (unknown codes are 500)."""
+_TOO_LARGE = re.compile(rb'"reason":"[A-Z_]*_TOO_LARGE"')
+
+
+def http_status(code: int, body: bytes = b"") -> int:
+    """The HTTP status for a ``google.rpc.Code`` (unknown codes are 500). Like the edge's
+    Envoy, a RESOURCE_EXHAUSTED whose JSON ``body`` has an ErrorInfo reason ``*_TOO_LARGE`` is
+    413 (too large: do not retry), not 429 (rate limited: retry later)."""
+    if code == 8 and _TOO_LARGE.search(body):
+        return 413
     return HTTP_STATUS.get(code, 500)
 
 

@@ -312,7 +312,8 @@ class Transcoder:
         if not st.code and not st.message and not len(st.details):  # type: ignore[attr-defined]
             st.code = code  # type: ignore[attr-defined]
             st.message = err.details() or ""  # type: ignore[attr-defined]
-        return status.http_status(st.code), self._json(st)  # type: ignore[attr-defined]
+        body = self._json(st)
+        return status.http_status(st.code, body), body  # type: ignore[attr-defined]
 
     async def _send_rpc_error(self, send: Send, err: grpc.aio.AioRpcError) -> None:
         http, body = self._status_body(err)

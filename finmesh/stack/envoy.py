@@ -114,6 +114,20 @@ function envoy_on_response(handle)
   local headers = handle:headers()
   local ct = headers:get("content-type")
   if ct ~= nil and string.sub(ct, 1, 16) == "application/json" then
+    -- A service's RESOURCE_EXHAUSTED for something too large (ErrorInfo reason *_TOO_LARGE)
+    -- is 413, not the canonical 429, which tells clients to retry the same request later.
+    -- (The edge's own 429s, from the rate limit before this filter, never get here.)
+    if headers:get(":status") == "429" then
+      local body = handle:body()
+      -- body() yields: header objects taken before it are out of scope now.
+      headers = handle:headers()
+      if body ~= nil then
+        local text = body:getBytes(0, body:length())
+        if string.find(text, '"reason":"[A-Z_]*_TOO_LARGE"') ~= nil then
+          headers:replace(":status", "413")
+        end
+      end
+    end
     headers:remove("grpc-status")
     headers:remove("grpc-message")
     headers:remove("grpc-accept-encoding")

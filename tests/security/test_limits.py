@@ -70,7 +70,7 @@ async def test_a_statement_over_the_import_cap_is_refused_by_the_service_and_imp
     mesh: Mesh, edge: str
 ) -> None:
     """21 MiB (the cap is 20 MiB): the upload is streamed past the edge's body buffer (so the
-    refusal is the service's own, naming its cap) and nothing is imported."""
+    refusal is the service's own, naming its cap), answered 413, and nothing is imported."""
     owner = user(f"bigimport-{edge}")
     data = _csv(21 * MiB)
     async with client(mesh, edge, timeout_seconds=180) as c:
@@ -79,8 +79,10 @@ async def test_a_statement_over_the_import_cap_is_refused_by_the_service_and_imp
             content=data,
             headers={**mesh.headers(owner), "content-type": "text/csv"},
         )
-        assert 400 <= r.status_code < 500, f"{r.status_code} {r.text[:300]}"
-        assert_json_error(r, r.status_code)
+        # Too large is 413 (do not retry), not RESOURCE_EXHAUSTED's canonical 429.
+        body = assert_json_error(r, 413)
+        assert body["code"] == 8
+        assert any(d.get("reason") == "FILE_TOO_LARGE" for d in body["details"]), body
         assert "20 MiB" in r.json()["message"], r.text[:300]
         listed = await c.get("/v1/expenses?pageSize=1", headers=mesh.headers(owner))
     assert listed.status_code == 200
