@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,18 +28,41 @@ from tests.security.helpers import EDGES, assert_json_error, client, expense_bod
 MiB = 1024 * 1024
 
 
+OVERSIZED = [
+    ("/v1/expenses", lambda pad: expense_body(pad)),
+    ("/v1/expenses:quickAdd", lambda pad: {"text": pad}),
+    ("/v1/ml:parse", lambda pad: {"text": pad}),
+    ("/v1/ml:classify", lambda pad: {"items": [{"description": pad}]}),
+    ("/v1/budgets/2026-03/dining", lambda pad: {"limit": {"currencyCode": "GBP"}, "etag": pad}),
+]
+
+
 @pytest.mark.parametrize("edge", EDGES)
-async def test_a_json_body_over_16_mib_is_413_with_a_json_body_and_creates_nothing(
-    mesh: Mesh, edge: str
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+@pytest.mark.parametrize(("path", "make"), OVERSIZED, ids=[p for p, _ in OVERSIZED])
+async def test_a_json_body_over_16_mib_is_413_with_a_json_body_and_changes_nothing(
+    mesh: Mesh, edge: str, chunked: bool, path: str, make: Any
 ) -> None:
     owner = user(f"big-{edge}")
-    body = expense_body("x" * (17 * MiB))
+    data = json.dumps(make("x" * (17 * MiB))).encode()
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for i in range(0, len(data), MiB):
+            yield data[i : i + MiB]
+
+    method = "PATCH" if path.startswith("/v1/budgets") else "POST"
     async with client(mesh, edge) as c:
-        r = await c.post("/v1/expenses", json=body, headers=mesh.headers(owner))
+        r = await c.request(
+            method,
+            path,
+            content=pieces() if chunked else data,
+            headers={**mesh.headers(owner), "content-type": "application/json"},
+        )
         assert_json_error(r, 413)
-        listed = await c.get("/v1/expenses", headers=mesh.headers(owner))
-    assert listed.status_code == 200, listed.text
-    assert listed.json()["expenses"] == []
+        expenses = await c.get("/v1/expenses", headers=mesh.headers(owner))
+        budgets = await c.get("/v1/budgets", headers=mesh.headers(owner))
+    assert expenses.status_code == 200 and expenses.json()["expenses"] == []
+    assert budgets.status_code == 200 and budgets.json()["budgets"] == []
 
 
 @pytest.mark.parametrize("edge", EDGES)
