@@ -36,7 +36,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -59,6 +58,7 @@ from bench.report import Target, percentile
 from finance.expense.v1 import budget_service_pb2, budget_service_pb2_grpc
 from finmesh import auth, db
 from finmesh.config import REPO_ROOT, AuthConfig, Ports, StackConfig
+from finmesh.stack import procs
 from finmesh.stack.runner import Stack
 
 DESCRIPTOR_SET = REPO_ROOT / "gen" / "descriptor" / "finmesh.binpb"
@@ -112,20 +112,12 @@ def _say(msg: str) -> None:
 # -- the stack --------------------------------------------------------------------------------
 
 
-def _free_ports(count: int) -> list[int]:
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in socks]
-
-
 @contextlib.contextmanager
 def local_stack() -> Iterator[Stack]:
     """The whole stack as ``make up`` runs it, in a temporary home on free ports."""
     home = Path(tempfile.mkdtemp(prefix="finmesh-bench-"))
     names = [f.name for f in fields(Ports)]
-    ports = Ports(**dict(zip(names, _free_ports(len(names)), strict=True)))
+    ports = Ports(**dict(zip(names, procs.free_ports(len(names)), strict=True)))
     cfg = StackConfig(
         home=home, ports=ports, auth=AuthConfig(jwks_path=home / "keys" / auth.JWKS_FILE)
     )

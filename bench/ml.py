@@ -22,14 +22,13 @@ import asyncio
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -42,6 +41,7 @@ from finmesh.config import REPO_ROOT
 from finmesh.kafka import EventConsumer, EventProducer, dlq_topic
 from finmesh.stack.kafka import KafkaBroker, create_topics, ensure_kafka_jars
 from finmesh.stack.postgres import PostgresServer
+from finmesh.stack.procs import free_port
 from ml_svc.categorizer import Categorizer, Item, Source
 from ml_svc.generator import generate
 from ml_svc.model import model_input
@@ -60,12 +60,6 @@ def _say(msg: str) -> None:
 
 def _seconds() -> float:
     return float(os.environ.get("BENCH_SECONDS", "8"))
-
-
-def _free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _items() -> list[Item]:
@@ -127,12 +121,12 @@ def classify_figures(categorizer: Categorizer, secs: float) -> dict[str, float]:
 def infrastructure() -> Iterator[tuple[str, str]]:
     """A PostgreSQL and a Kafka broker of this run's own: (database url, bootstrap)."""
     base = Path(tempfile.mkdtemp(prefix="finmesh-bench-ml-"))
-    pg = PostgresServer(base / "pg", port=_free_port(), fsync=False)
+    pg = PostgresServer(base / "pg", port=free_port(), fsync=False)
     broker = KafkaBroker(
         ensure_kafka_jars(REPO_ROOT / ".finmesh" / "cache"),
         base / "kafka",
-        port=_free_port(),
-        controller_port=_free_port(),
+        port=free_port(),
+        controller_port=free_port(),
     )
     try:
         _say("starting PostgreSQL and Kafka")

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from finmesh.stack.envoy import _LOCAL_REPLY_CODES
+from finmesh.stack.envoy import LOCAL_REPLY_CODES
 
 #: google.rpc.Code → HTTP status.
 HTTP_STATUS: Mapping[int, int] = {
@@ -36,9 +36,6 @@ HTTP_STATUS: Mapping[int, int] = {
     15: 500,  # DATA_LOSS
     16: 401,  # UNAUTHENTICATED
 }
-
-#: HTTP status of a local reply → google.rpc.Code (Envoy's ``local_reply_config`` mappers).
-LOCAL_REPLY_CODES: Mapping[int, int] = dict(_LOCAL_REPLY_CODES)
 
 UNAUTHENTICATED = 16
 INVALID_ARGUMENT = 3

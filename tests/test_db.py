@@ -23,7 +23,7 @@ from finmesh.db import (
     open_pool,
 )
 from finmesh.stack.postgres import PostgresServer, is_running, stop_data_dir
-from tests.plugins.ports import free_port
+from finmesh.stack.procs import free_port
 
 NewDatabase = Callable[..., str]
 

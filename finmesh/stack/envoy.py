@@ -60,8 +60,8 @@ _BUFFER_DISABLED = {
     }
 }
 
-#: HTTP status of an Envoy-generated reply → google.rpc.Code for the JSON body.
-_LOCAL_REPLY_CODES: Mapping[int, int] = {
+#: HTTP status of an Envoy-generated reply → google.rpc.Code; the gateway uses the same table.
+LOCAL_REPLY_CODES: Mapping[int, int] = {
     400: 3,  # INVALID_ARGUMENT
     401: 16,  # UNAUTHENTICATED
     403: 7,  # PERMISSION_DENIED
@@ -173,7 +173,7 @@ def _jwt_filter(s: EnvoySettings) -> dict[str, Any]:
 
 def _local_reply_config() -> dict[str, Any]:
     mappers = []
-    for status, code in sorted(_LOCAL_REPLY_CODES.items()):
+    for status, code in sorted(LOCAL_REPLY_CODES.items()):
         mapper: dict[str, Any] = {
             "filter": {
                 "status_code_filter": {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,21 @@ from pathlib import Path
 #: Popen handles of the processes this process started, so that ``stop`` reaps them (and they
 #: are not garbage-collected while running, which Python reports as a ResourceWarning).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct loopback ports that were free a moment ago (bound together, then
+    released), for servers started by tests and benchmarks."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+
+
+def free_port() -> int:
+    """One port that was free a moment ago."""
+    return free_ports(1)[0]
 
 
 def pid_file(run_dir: Path, name: str) -> Path:

@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 from finmesh.config import REPO_ROOT
+from finmesh.stack.procs import free_port
 from tests.plugins.mesh import Mesh
-from tests.plugins.ports import free_port
 
 FRONTEND = REPO_ROOT / "frontend"
 RESULTS_DIR = REPO_ROOT / "test-results" / "e2e"

@@ -30,9 +30,9 @@ from finmesh import auth
 from finmesh.config import AuthConfig, ServiceConfig
 from finmesh.db import Pool
 from finmesh.server import SERVER_OPTIONS, GrpcServer, ServiceDef
+from finmesh.stack.procs import free_port
 from tests.expense.conftest import money
 from tests.plugins.mesh import Mesh
-from tests.plugins.ports import free_port
 
 
 @dataclass

@@ -20,10 +20,10 @@ from finance.expense.v1 import expense_service_pb2
 from finance.insight.v1 import insight_service_pb2
 from finmesh import auth
 from finmesh.config import AuthConfig
+from finmesh.stack.procs import free_port
 from gateway.app import create_app
 from gateway.config import GatewayConfig
 from gateway.transcoder import STREAM_CHUNK_BYTES
-from tests.plugins.ports import free_port
 
 
 class Recorder:

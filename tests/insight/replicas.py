@@ -5,7 +5,6 @@ end of the topics, so it never competes with the mesh's insight_svc nor replays 
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,13 +16,6 @@ from finmesh.config import DatabaseConfig, KafkaConfig, ServiceConfig
 from finmesh.server import GrpcServer
 from insight_svc.server import InsightSettings, running
 from tests.plugins.mesh import Mesh
-
-
-def closed_port() -> int:
-    """A port nobody listens on (bound a moment ago, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def replica_config(mesh: Mesh, database_url: str, *, expense_target: str) -> ServiceConfig:

@@ -17,11 +17,12 @@ from finance.insight.v1 import insight_service_pb2, insight_service_pb2_grpc
 from finmesh import db
 from finmesh.config import DatabaseConfig
 from finmesh.kafka import Event, EventProducer
+from finmesh.stack.procs import free_port
 from insight_svc.consumer import Projector
 from insight_svc.model import Month, to_decimal, utc_today
 from insight_svc.server import SCHEMA
 from tests.insight.helpers import expense, new_user, recorded
-from tests.insight.replicas import closed_port, replica, replica_config, replica_settings
+from tests.insight.replicas import replica, replica_config, replica_settings
 from tests.plugins.mesh import Mesh
 
 
@@ -30,7 +31,7 @@ async def lonely(
     mesh: Mesh, new_database: Any
 ) -> AsyncIterator[tuple[insight_service_pb2_grpc.InsightServiceStub, str]]:
     url = new_database("insight_degraded")
-    cfg = replica_config(mesh, url, expense_target=f"127.0.0.1:{closed_port()}")
+    cfg = replica_config(mesh, url, expense_target=f"127.0.0.1:{free_port()}")
     async with replica(cfg, replica_settings(f"insight-degraded-{uuid.uuid4().hex[:8]}")) as stub:
         yield stub, url
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from finance.insight.v1 import insight_service_pb2
 from finmesh.kafka import EventProducer
+from finmesh.stack.procs import free_port
 from insight_svc.model import Month, utc_today
 from tests.insight.helpers import new_user, publish, threshold
-from tests.insight.replicas import closed_port, replica, replica_config, replica_settings
+from tests.insight.replicas import replica, replica_config, replica_settings
 from tests.plugins.mesh import Mesh
 
 
@@ -30,7 +31,7 @@ async def test_a_watcher_on_every_replica_receives_its_users_insight_exactly_onc
 ) -> None:
     url = new_database("insight_replicas")
     group = f"insight-replicas-{uuid.uuid4().hex[:8]}"
-    expense_target = f"127.0.0.1:{closed_port()}"
+    expense_target = f"127.0.0.1:{free_port()}"
     user, other = new_user("replicas"), new_user("replicas-other")
     month = str(Month.of(utc_today()))
     async with (

@@ -18,27 +18,17 @@ shared, never the broker or its data).
 from __future__ import annotations
 
 import re
-import socket
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, closing
 
 import pytest
 
 from finmesh.config import REPO_ROOT, TOPIC_PARTITIONS, all_topics
 from finmesh.kafka import dlq_topic
 from finmesh.stack.kafka import KafkaBroker, create_topics, ensure_kafka_jars
+from finmesh.stack.procs import free_ports
 
 JAR_CACHE = REPO_ROOT / ".finmesh" / "cache"
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports that were free a moment ago (bound together, so they are distinct)."""
-    with ExitStack() as stack:
-        socks = [stack.enter_context(closing(socket.socket())) for _ in range(count)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
 
 
 class KafkaTestBroker:

@@ -18,8 +18,8 @@ import pytest
 
 from finmesh import auth
 from finmesh.config import AuthConfig, Ports, StackConfig
+from finmesh.stack.procs import free_ports
 from finmesh.stack.runner import Stack
-from tests.plugins.ports import free_port
 
 ML_ARTIFACTS_CACHE = Path(__file__).resolve().parents[2] / ".finmesh" / "cache" / "ml_svc"
 
@@ -70,17 +70,21 @@ def mesh(
 ) -> Iterator[Mesh]:
     home = tmp_path_factory.mktemp("mesh")
     postgres_server.create_database("mesh")
+    names = (
+        "expense",
+        "ml",
+        "insight",
+        "expense_metrics",
+        "ml_metrics",
+        "insight_metrics",
+        "envoy",
+        "envoy_admin",
+        "gateway",
+        "frontend",
+    )
+    # PostgreSQL and Kafka come from their own fixtures: their ports here are unused.
     ports = Ports(
-        expense=free_port(),
-        ml=free_port(),
-        insight=free_port(),
-        expense_metrics=free_port(),
-        ml_metrics=free_port(),
-        insight_metrics=free_port(),
-        envoy=free_port(),
-        envoy_admin=free_port(),
-        gateway=free_port(),
-        frontend=free_port(),
+        **dict(zip(names, free_ports(len(names)), strict=True)),
         postgres=0,
         kafka=0,
         kafka_controller=0,

@@ -30,7 +30,7 @@ import pytest_asyncio
 
 from finmesh.db import migrate_all
 from finmesh.stack.postgres import PostgresError, PostgresServer
-from tests.plugins.ports import free_port
+from finmesh.stack.procs import free_port
 
 NewDatabase = Callable[..., str]
 

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from finmesh.stack import envoy
+from finmesh.stack.procs import free_port
 from tests.plugins.mesh import Mesh
-from tests.plugins.ports import free_port
 from tests.security.helpers import EDGES, assert_json_error, client, expense_body, user
 
 MiB = 1024 * 1024
