@@ -43,7 +43,8 @@ test() {
 }
 
 chromium() {
-  if command -v chromium >/dev/null 2>&1; then
+  # type -P: the executable on PATH (command -v would find this very function).
+  if type -P chromium >/dev/null 2>&1; then
     return 0
   fi
   if [[ $(id -u) -eq 0 ]]; then
