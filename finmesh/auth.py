@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextvars
 import json
 import os
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ ALGORITHM = "RS256"
 PRIVATE_KEY_FILE = "dev-signing-key.pem"
 JWKS_FILE = "jwks.json"
 DEFAULT_SCOPE = "finmesh"
+#: How many verified tokens a :class:`TokenVerifier` remembers.
+CACHE_SIZE = 4096
 
 
 principal_var: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
@@ -117,8 +121,9 @@ def current_user_id() -> str:
 class TokenVerifier:
     """Verifies bearer tokens against a JWKS file (read once, at construction)."""
 
-    def __init__(self, auth: AuthConfig) -> None:
+    def __init__(self, auth: AuthConfig, clock: Callable[[], float] = time.time) -> None:
         self._auth = auth
+        self._clock = clock  # only for remembered tokens; PyJWT reads its own clock
         jwks = json.loads(Path(auth.jwks_path).read_text())
         self._keys: dict[str, Any] = {}
         for jwk in jwks.get("keys", []):
@@ -127,6 +132,8 @@ class TokenVerifier:
             self._keys[str(jwk.get("kid", ""))] = jwt.algorithms.RSAAlgorithm.from_jwk(jwk)
         if not self._keys:
             raise ValueError(f"no RSA keys in JWKS {auth.jwks_path}")
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
 
     def verify_header(self, authorization: str | None) -> Principal:
         """Verify an ``Authorization`` header value (``Bearer <jwt>``)."""
@@ -138,6 +145,28 @@ class TokenVerifier:
         return self.verify(token.strip())
 
     def verify(self, token: str) -> Principal:
+        """The principal of a valid token; :class:`AuthError` saying why otherwise.
+
+        A token that verified once is remembered with its expiry (at most
+        :data:`CACHE_SIZE` of them, oldest forgotten first): the same string is the same
+        signed claims, so only the clock is checked again; its ``nbf`` and ``iat`` only get
+        further behind. Saves the RSA verification on every call of a client's session.
+        """
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, exp = cached
+            if self._clock() <= exp + self._auth.leeway_seconds:
+                return principal
+            self._verified.pop(token, None)
+            raise AuthError("token expired")
+        principal, exp = self._verify_uncached(token)
+        with self._lock:  # the gateway verifies in worker threads
+            if len(self._verified) >= CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)), None)
+            self._verified[token] = (principal, exp)
+        return principal
+
+    def _verify_uncached(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -178,4 +207,5 @@ class TokenVerifier:
             raise AuthError("token has no subject")
         scope = claims.get("scope", "")
         scopes = frozenset(scope.split()) if isinstance(scope, str) else frozenset()
-        return Principal(user_id=sub, scopes=scopes, token_id=str(claims.get("jti", "")))
+        principal = Principal(user_id=sub, scopes=scopes, token_id=str(claims.get("jti", "")))
+        return principal, float(claims["exp"])

@@ -20,9 +20,12 @@ import hashlib
 import logging
 import math
 import re
+import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection, sql
@@ -83,13 +86,31 @@ def _check_schema(schema: str) -> None:
 # -- pool ------------------------------------------------------------------------------------
 
 
+#: A pooled connection idle for longer than this is checked before it is handed out.
+CHECK_IDLE_SECONDS = 1.0
+_returned_at: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
+
+
+async def _note_returned(conn: AsyncConnection[Any]) -> None:
+    _returned_at[conn] = time.monotonic()
+
+
+async def _check_if_idle(conn: AsyncConnection[Any]) -> None:
+    returned = _returned_at.get(conn)
+    if returned is None or time.monotonic() - returned > CHECK_IDLE_SECONDS:
+        await AsyncConnectionPool.check_connection(conn)
+
+
 async def open_pool(cfg: DatabaseConfig, *, schema: str | None = None) -> Pool:
     """Open a connection pool and wait until it holds ``cfg.pool_min_size`` connections.
 
     With ``schema``, every connection starts with ``search_path = <schema>, public`` (a
-    connection-startup option, so it also survives ``RESET ALL``). Connections are checked
-    before each checkout. Raises :class:`DatabaseUnavailableError` if the pool does not fill
-    within ``cfg.connect_timeout_seconds``.
+    connection-startup option, so it also survives ``RESET ALL``). A connection that has been
+    idle in the pool for more than :data:`CHECK_IDLE_SECONDS` is checked (one round trip) before
+    checkout; one returned moments ago is handed out as is (a server that died since makes the
+    first statement fail with ``OperationalError``, which the services answer as UNAVAILABLE,
+    and the pool drops the broken connection). Raises :class:`DatabaseUnavailableError` if the
+    pool does not fill within ``cfg.connect_timeout_seconds``.
     """
     if not cfg.url:
         raise DatabaseError("DatabaseConfig.url is empty")
@@ -108,7 +129,8 @@ async def open_pool(cfg: DatabaseConfig, *, schema: str | None = None) -> Pool:
         min_size=cfg.pool_min_size,
         max_size=cfg.pool_max_size,
         kwargs=kwargs,
-        check=AsyncConnectionPool.check_connection,
+        check=_check_if_idle,
+        reset=_note_returned,
         name=f"finmesh-{schema or 'db'}",
     )
     await pool.open()

@@ -67,3 +67,29 @@ def test_generate_keys_keeps_existing_keys(tmp_path: Path) -> None:
     first = (auth.generate_keys(tmp_path) / auth.JWKS_FILE).read_text()
     second = (auth.generate_keys(tmp_path) / auth.JWKS_FILE).read_text()
     assert first == second
+
+
+def test_a_remembered_token_is_refused_once_it_expires(keys: tuple[Path, AuthConfig]) -> None:
+    import time
+
+    keys_dir, cfg = keys
+    now = [time.time()]
+    verifier = auth.TokenVerifier(cfg, clock=lambda: now[0])
+    token = auth.sign_token(keys_dir, cfg, "carol", ttl_seconds=60)
+    assert verifier.verify(token).user_id == "carol"
+    now[0] += 30
+    assert verifier.verify(token).user_id == "carol"  # remembered, still valid
+    now[0] += 30 + cfg.leeway_seconds + 1
+    with pytest.raises(auth.AuthError, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_refused(keys: tuple[Path, AuthConfig]) -> None:
+    keys_dir, cfg = keys
+    verifier = auth.TokenVerifier(cfg)
+    token = auth.sign_token(keys_dir, cfg, "dave")
+    verifier.verify(token)
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    with pytest.raises(auth.AuthError):
+        verifier.verify(forged)

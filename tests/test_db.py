@@ -226,3 +226,24 @@ def test_server_restarts_on_its_existing_data_dir_and_keeps_data(tmp_path: Path)
     assert stopped
     assert not is_running(data_dir)
     assert not stop_data_dir(data_dir)
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_before_checkout(
+    migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import finmesh.db
+
+    monkeypatch.setattr(finmesh.db, "CHECK_IDLE_SECONDS", 0.0)
+    cfg = DatabaseConfig(url=migrated_database_url, pool_min_size=1, pool_max_size=1)
+    pool = await open_pool(cfg, schema="expense")
+    try:
+        async with pool.connection() as conn:
+            pid = conn.info.backend_pid
+        with psycopg.connect(migrated_database_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        async with pool.connection() as conn:  # the check finds it dead and opens another
+            row = await (await conn.execute("SELECT pg_backend_pid()")).fetchone()
+    finally:
+        await pool.close()
+    assert row is not None
+    assert row[0] != pid
