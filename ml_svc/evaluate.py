@@ -11,7 +11,9 @@ trained if missing) is measured on it, and the rows whose merchant never appears
 training data are reported separately ("unseen merchants").
 
 Prints accuracy, macro-F1, per-class precision/recall/F1, the confusion matrix and the unseen
-merchant accuracy.
+merchant accuracy. Without ``--data`` also the parsing evaluation (:mod:`ml_svc.parse_eval`):
+exact amount+currency, date and merchant accuracy of ParseExpense on generated and hand-written
+typed entries and descriptors, with the failures.
 """
 
 from __future__ import annotations
@@ -130,6 +132,35 @@ def realistic_mix(artifacts_dir: Path, seed: int = 2024) -> tuple[Metrics, dict[
     return metrics, extra
 
 
+def parse_report(artifacts_dir: Path, show: int = 20) -> None:
+    """ParseExpense on held-out typed entries and descriptors (generated and hand-written)."""
+    from ml_svc.parse_eval import evaluate_parse, generate_cases, read_cases
+
+    categorizer = _load_or_train(artifacts_dir).categorizer
+    _print("== parsing: typed entries and descriptors (held out from tests/ml/test_parse.py)")
+    _print(f"{'set':<14} {'cases':>5} {'amount+cur':>10} {'date':>6} {'merchant':>8}")
+    failures = []
+    totals = [0, 0, 0, 0]
+    for name, cases in (("generated", generate_cases()), ("hand-written", read_cases())):
+        r = evaluate_parse(cases, categorizer)
+        _print(
+            f"{name:<14} {r.total:>5} {r.amount_accuracy:>10.3f} {r.date_accuracy:>6.3f} "
+            f"{r.merchant_accuracy:>8.3f}"
+        )
+        failures.extend(r.failures)
+        for i, n in enumerate((r.total, r.amount_ok, r.date_ok, r.merchant_ok)):
+            totals[i] += n
+    n = max(1, totals[0])
+    _print(
+        f"{'all':<14} {totals[0]:>5} {totals[1] / n:>10.3f} {totals[2] / n:>6.3f} "
+        f"{totals[3] / n:>8.3f}"
+    )
+    _print(f"failures ({len(failures)}{', first ' + str(show) if len(failures) > show else ''}):")
+    for case, why in failures[:show]:
+        _print(f"  [{case.locale} today={case.today}] {case.text!r}: {why}")
+    _print()
+
+
 def _item(e: Example) -> Item:
     return Item(e.text, e.direction)
 
@@ -188,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report(
             "fresh descriptors: known brands in new shapes + new local businesses", metrics, extra
         )
+        parse_report(artifacts)
     _print(f"labels: {', '.join(LABELS)}")
     return 0
 

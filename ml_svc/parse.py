@@ -258,7 +258,8 @@ _AMOUNT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("sub", r"(?<![\w.,])(?P<num>\d{1,3})\s?" + _SUB + r"\b"),
         (
             "decimal",
-            r"(?<![\w.,/-])(?P<num>\d{1,3}(?:,\d{3})+\.\d{2}|\d+[.,]\d{2})(?![\d/-]|[.,]\d)",
+            r"(?<![\w.,/-])(?P<num>\d{1,3}(?:,\d{3})+\.\d{2}|\d{1,3}(?:\.\d{3})+,\d{2}|\d+[.,]\d{2})"
+            r"(?![\d/-]|[.,]\d)",
         ),
         (
             "integer",
@@ -358,7 +359,9 @@ def find_amount(text: str, info: LocaleInfo, masked: list[Span]) -> ParsedAmount
 
 # ---- merchant -------------------------------------------------------------------------------
 
-_AT_RE = re.compile(r"\b(?:at|from|@)\s+(?P<m>(?:[A-Za-z0-9&'\u2019.-]+\s?){1,4})", re.IGNORECASE)
+_AT_RE = re.compile(
+    r"\b(?:at|from|bei|chez|@)\s+(?P<m>(?:[A-Za-z0-9&'\u2019.-]+\s?){1,4})", re.IGNORECASE
+)
 STOP_WORDS = (
     frozenset(
         [

@@ -28,7 +28,9 @@ def resolve_merchant(parsed: Parsed, text: str, categorizer: Categorizer) -> tup
     dictionary = categorizer.dictionary
     rest = parsed.description
     if looks_like_descriptor(rest):
-        norm = normalize(rest)
+        # the whole descriptor: its narrative ("PURCHASE AUTHORIZED ON 05/03 …") holds the
+        # date the parser took out, and normalize knows where the merchant starts around it
+        norm = normalize(text if looks_like_descriptor(text) else rest)
         hit = dictionary.lookup(norm.key)
         if hit:
             return hit.merchant, 0.9
