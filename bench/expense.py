@@ -20,14 +20,22 @@ Figures (``expense.*``):
   and ``gateway_vs_envoy_ratio`` (informational: no target).
 * ``sql_baseline_tps``: ``pgbench`` running the same transaction CreateExpense commits (insert
   the expense, shared advisory lock of the user's month, read and update the budget, insert the
-  outbox row, NOTIFY) for the same 4 users on a database of its own, with as many clients as
-  expense_svc's pool has connections; ``create_vs_sql_ratio``.
+  outbox row with its notification) for the same 4 users on a database of its own, over the
+  same connection as expense_svc (the unix socket), with as many clients as expense_svc's pool
+  has connections; ``create_vs_sql_ratio``.
 * ``hot_budget_writes_per_s``: CreateExpense, 32 in flight, all into one user's one budget;
   ``hot_budget_lost_updates``: the expenses that exist minus those counted in that budget's
   ``spent`` (must be 0); baseline ``hot_budget_sql_tps``: the pgbench transaction with every
   client on one budget.
 * ``health_p95_ms``: p95 of 100 parallel ``grpc.health.v1.Health/Check`` calls (median of 3
   rounds).
+* ``enrich_p50_ms`` / ``enrich_p99_ms``: end-to-end enrichment latency at a fixed offered rate
+  (``enrich_offered_per_s``, CreateExpense with no category, paced by ``ghz --rps``), from the
+  expense's ``create_time`` (its transaction) to the ``update_time`` of the enrichment that
+  set ``ENRICHMENT_STATE_ENRICHED``: outbox relay -> ``expenses.raw`` -> ml_svc -> ``expenses.
+  parsed`` -> the enrichment consumer. ml_svc is started for this last part only (after it is
+  healthy and has enriched a warm-up batch); ``enrich_not_enriched``: expenses of the measured
+  run still not enriched after a minute (should be 0).
 """
 
 from __future__ import annotations
@@ -193,6 +201,7 @@ def _ghz_argv(
     data: dict[str, Any] | None = None,
     token: str | None = None,
     protoset: Path = DESCRIPTOR_SET,
+    rps: int | None = None,
 ) -> list[str]:
     argv = [str(ghz), "--insecure", "--call", call, "-c", str(concurrency), "--cpus", "1"]
     argv += ["--connections", "1", "-O", "json", "--protoset", str(protoset)]
@@ -200,6 +209,8 @@ def _ghz_argv(
         argv += ["-z", f"{seconds:g}s", "--duration-stop", "ignore"]
     else:
         argv += ["-n", str(total)]
+    if rps is not None:
+        argv += ["--rps", str(rps)]
     if data is not None:
         argv += ["-d", json.dumps(data)]
     if token is not None:
@@ -299,10 +310,10 @@ SELECT spent, version, limit_amount, currency, rollover FROM budgets
   WHERE user_id = 'bench-sql-' || :u::text AND month = '%(month)s' AND category = 'groceries';
 UPDATE budgets SET spent = spent + :cents::numeric / 100, version = version + 1
   WHERE user_id = 'bench-sql-' || :u::text AND month = '%(month)s' AND category = 'groceries';
-INSERT INTO outbox (event_id, topic, key, event_type, payload)
-  VALUES (gen_random_uuid(), 'expenses.raw', 'bench-sql-' || :u::text,
-  'finance.events.v1.ExpenseRecorded', decode(repeat('ab', 180), 'hex'));
-NOTIFY outbox;
+WITH wake AS (SELECT pg_notify('outbox', ''))
+  INSERT INTO outbox (event_id, topic, key, event_type, payload)
+  SELECT gen_random_uuid(), 'expenses.raw', 'bench-sql-' || :u::text,
+  'finance.events.v1.ExpenseRecorded', decode(repeat('ab', 180), 'hex') FROM wake;
 END;
 """
 
@@ -325,10 +336,9 @@ def _sql_baseline(stack: Stack, seconds: float, workdir: Path, *, users: int = U
             )
     script = workdir / "create.sql"
     script.write_text(_PGBENCH_SCRIPT % {"users": users, "month": MONTH})
-    port = stack.cfg.ports.postgres
-    argv = [str(tools.pgbench()), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
-    argv += ["-n", "-M", "prepared", "-c", str(SQL_CLIENTS), "-j", "2", "-T", f"{seconds:g}"]
-    argv += ["-f", str(script), "bench_sql"]
+    # the services' own connection (the unix socket when there is one): same transport
+    argv = [str(tools.pgbench()), "-n", "-M", "prepared"]
+    argv += ["-c", str(SQL_CLIENTS), "-j", "2", "-T", f"{seconds:g}", "-f", str(script), url]
     env = {**os.environ, "PGOPTIONS": "-c search_path=expense"}
     out = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     if out.returncode != 0:
@@ -481,4 +491,73 @@ def run() -> dict[str, float]:
             for _ in range(3)
         ]
         figures["expense.health_p95_ms"] = statistics.median(p95s)
+
+        _say("enrichment: starting ml_svc (it trains its model first if it has none)")
+        stack.services = ("expense_svc", "ml_svc")
+        stack.up(timeout_seconds=300)
+        figures |= _enrichment_latency(stack, ghz, direct, seconds)
     return figures
+
+
+# -- enrichment latency -----------------------------------------------------------------------
+
+ENRICH_RATE = 50  # expenses per second offered
+ENRICH_EXPENSE: dict[str, Any] = {
+    "amount": {"currencyCode": "GBP", "units": "12", "nanos": 400_000_000},
+    "description": "CARD PAYMENT TO TESCO STORES 3297",
+    "date": {"year": 2026, "month": 5, "day": 14},
+}
+
+
+def _enrichment_state(stack: Stack, user: str) -> tuple[int, list[float]]:
+    """(expenses of ``user`` not yet enriched, create -> enriched milliseconds of the rest)."""
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT enrichment_state = 'ENRICHED',"
+            " extract(epoch FROM update_time - create_time) * 1000 FROM expense.expenses"
+            " WHERE user_id = %s",
+            (user,),
+        ).fetchall()
+    return sum(1 for done, _ in rows if not done), [float(ms) for done, ms in rows if done]
+
+
+def _wait_enriched(stack: Stack, user: str, timeout: float) -> tuple[int, list[float]]:
+    deadline = time.monotonic() + timeout
+    pending, latencies = _enrichment_state(stack, user)
+    while pending and time.monotonic() < deadline:
+        time.sleep(0.5)
+        pending, latencies = _enrichment_state(stack, user)
+    return pending, latencies
+
+
+def _enrichment_latency(stack: Stack, ghz: Path, direct: str, seconds: float) -> dict[str, float]:
+    def offer(user: str, secs: float) -> Load:
+        return _ghz_parallel(
+            [
+                _ghz_argv(
+                    ghz,
+                    direct,
+                    CREATE,
+                    concurrency=4,
+                    seconds=secs,
+                    rps=ENRICH_RATE,
+                    data={"expense": ENRICH_EXPENSE},
+                    token=_token(stack, user),
+                )
+            ]
+        )
+
+    _say("enrichment: warm-up (consumers join their groups)")
+    offer("bench-enrich-warmup", 2.0)
+    pending, _ = _wait_enriched(stack, "bench-enrich-warmup", 120)
+    if pending:
+        _say(f"{pending} warm-up expenses not enriched after 2 minutes; measuring anyway")
+    _say(f"enrichment latency at {ENRICH_RATE}/s offered ({seconds:g}s)")
+    load = offer("bench-enrich", seconds)
+    pending, latencies = _wait_enriched(stack, "bench-enrich", 60)
+    return {
+        "expense.enrich_offered_per_s": load.rps,
+        "expense.enrich_p50_ms": percentile(latencies, 50),
+        "expense.enrich_p99_ms": percentile(latencies, 99),
+        "expense.enrich_not_enriched": float(pending),
+    }

@@ -131,6 +131,7 @@ async def apply_spend_change(
     category: str | None,
     delta: Decimal,
     expense_id: str = "",
+    locked: bool = False,
 ) -> None:
     """Add ``delta`` to the ``spent`` of the user's budget for ``category`` in ``month``.
 
@@ -141,7 +142,8 @@ async def apply_spend_change(
     for the old category, ``+amount`` for the new); with two months, call
     :func:`lock_months` with both first.
 
-    * Takes the user+month advisory lock (shared; re-entrant).
+    * Takes the user+month advisory lock (shared), unless ``locked`` says the caller already
+      holds it (:func:`lock_months`; saves a round trip).
     * Does nothing when ``category`` is empty/None, ``delta`` is zero, there is no such budget,
       or the budget is in another currency (other currencies are not counted).
     * Updates ``spent`` by compare-and-swap on ``version``, retrying a lost race; raises
@@ -155,7 +157,8 @@ async def apply_spend_change(
         return
     if not is_month(month):
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
-    await lock_month(conn, user_id, month)
+    if not locked:
+        await lock_month(conn, user_id, month)
     for _ in range(MAX_CAS_ATTEMPTS):
         cur = await conn.execute(
             "SELECT spent, version, limit_amount, currency, rollover FROM budgets"

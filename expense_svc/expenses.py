@@ -93,6 +93,7 @@ async def _move_spend(
             category=category,
             delta=delta,
             expense_id=expense_id,
+            locked=True,
         )
 
 

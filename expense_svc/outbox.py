@@ -1,8 +1,8 @@
 """The transactional outbox: Kafka events written in the same transaction as the change.
 
-:func:`enqueue` inserts one row into ``outbox`` and ``NOTIFY``\\ s the ``outbox`` channel; both
-take effect only when the caller's transaction commits (a rolled-back change announces
-nothing). The relay (:mod:`expense_svc.relay`) publishes the rows in ``id`` order with the
+:func:`enqueue` inserts one row into ``outbox`` and notifies the ``outbox`` channel in the same
+statement; both take effect only when the caller's transaction commits (a rolled-back change
+announces nothing). The relay (:mod:`expense_svc.relay`) publishes the rows in ``id`` order with the
 contract's headers (``event-id``, ``event-type``, ``content-type``) and marks them published.
 """
 
@@ -16,6 +16,10 @@ from psycopg import AsyncConnection
 
 #: The channel the relay LISTENs on.
 CHANNEL = "outbox"
+#: Prefix of every outbox INSERT: the notification rides in the same statement (one round trip
+#: less than a separate NOTIFY). Identical notifications in one transaction are folded into
+#: one, delivered on commit.
+_WAKE = f"WITH wake AS (SELECT pg_notify('{CHANNEL}', ''))"
 
 
 async def enqueue(conn: AsyncConnection[Any], topic: str, key: str, message: Message) -> str:
@@ -33,12 +37,10 @@ async def enqueue(conn: AsyncConnection[Any], topic: str, key: str, message: Mes
     else:
         event_id = str(uuid.uuid4())
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, event_type, payload)"
-        " VALUES (%s, %s, %s, %s, %s)",
+        f"{_WAKE} INSERT INTO outbox (event_id, topic, key, event_type, payload)"
+        " SELECT %s::uuid, %s, %s, %s, %s FROM wake",
         (event_id, topic, key, descriptor.full_name, message.SerializeToString()),
     )
-    # Identical notifications in one transaction are folded into one; delivered on commit.
-    await conn.execute("NOTIFY outbox")
     return event_id
 
 
@@ -62,10 +64,9 @@ async def enqueue_many(
         types.append(message.DESCRIPTOR.full_name)
         payloads.append(message.SerializeToString())
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, event_type, payload)"
-        " SELECT e::uuid, %s, k, t, p FROM unnest(%s::text[], %s::text[], %s::text[],"
+        f"{_WAKE} INSERT INTO outbox (event_id, topic, key, event_type, payload)"
+        " SELECT e::uuid, %s, k, t, p FROM wake, unnest(%s::text[], %s::text[], %s::text[],"
         " %s::bytea[]) WITH ORDINALITY AS u(e, k, t, p, n) ORDER BY n",
         (topic, event_ids, keys, types, payloads),
     )
-    await conn.execute("NOTIFY outbox")
     return event_ids

@@ -1,7 +1,8 @@
 """The transactional outbox relay: publishes committed ``outbox`` rows to Kafka.
 
 An expense, its budget effect and its event commit in one transaction (``outbox.enqueue``
-inserts the row and sends ``NOTIFY outbox``). This relay turns those rows into Kafka records:
+inserts the row and notifies the ``outbox`` channel). This relay turns those rows into Kafka
+records:
 
 * **Wake-up**: a dedicated autocommit connection ``LISTEN``\\s on channel ``outbox``; a poll every
   ``poll_interval_seconds`` covers lost notifications, a dropped listener and rows left behind by

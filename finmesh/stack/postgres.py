@@ -28,6 +28,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
@@ -156,8 +157,12 @@ class PostgresServer:
         return self.url_for("postgres")
 
     def url_for(self, database: str) -> str:
-        """Connection URL of another database on this server."""
-        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+        """Connection URL of another database on this server: over the unix socket when there
+        is one (libpq's sends cost a busy service noticeably less CPU than over loopback TCP),
+        else over TCP."""
+        socket_dir = self.socket_dir
+        host = quote(str(socket_dir), safe="") if socket_dir else self.host
+        return f"postgresql://{SUPERUSER}@{host}:{self.port}/{database}"
 
     @property
     def socket_dir(self) -> Path | None:
