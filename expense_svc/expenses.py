@@ -157,11 +157,12 @@ async def insert_expense(
     fetched = await cur.fetchone()
     assert fetched is not None
     row = row_to_expense_row(fetched)
-    await _move_spend(conn, user_id, row.id, None, row)
     expense = expense_to_proto(row)
     event = events_pb2.ExpenseRecorded(user_id=user_id, expense=expense, locale=row.locale)
     event.occur_time.GetCurrentTime()
     await outbox.enqueue(conn, RAW_TOPIC, user_id, event)
+    # the budget last: its row lock (a hot budget's bottleneck) is then held only until COMMIT
+    await _move_spend(conn, user_id, row.id, None, row)
     return row
 
 
