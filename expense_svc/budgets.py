@@ -12,6 +12,9 @@ it is needed):
   ``version``, compute, ``UPDATE ... WHERE version = <read>``; a lost race re-reads and retries
   (internal writers retry; user edits with a stale etag get ABORTED instead). Concurrent spend
   changes of one budget hold the shared lock together, so the CAS is what keeps them exact.
+  Writers make the budget change the last statement before COMMIT, so a hot budget's row lock
+  (taken by the UPDATE, released at COMMIT) is held for one round trip and few CAS reads go
+  stale.
 
 Threshold alerts (50/80/100 % of limit + carried over) are exactly-once by the primary key of
 ``budget_alerts``: the ``InsightRaised`` event goes into the outbox only when the alert row

@@ -208,7 +208,6 @@ async def apply(conn: Conn, e: Enrichment) -> Outcome:
     updated = await cur.fetchone()
     assert updated is not None
     row = row_to_expense_row(updated)
-    await _move_budget(conn, old, row)
     before, after = expense_to_proto(old), expense_to_proto(row)
     event = events_pb2.ExpenseChanged(
         user_id=row.user_id,
@@ -221,6 +220,7 @@ async def apply(conn: Conn, e: Enrichment) -> Outcome:
     )
     event.occur_time.GetCurrentTime()
     await outbox.enqueue(conn, RAW_TOPIC, row.user_id, event)
+    await _move_budget(conn, old, row)  # last: the budget row stays locked only until COMMIT
     return Outcome.APPLIED
 
 

@@ -373,7 +373,6 @@ async def update_expense(
         fetched = await cur.fetchone()
         assert fetched is not None
         row = row_to_expense_row(fetched)
-        await _move_spend(conn, user_id, row.id, old, row)
         expense = expense_to_proto(row)
         changed = _changed_fields(old_proto, expense)
         event = events_pb2.ExpenseChanged(
@@ -404,6 +403,7 @@ async def update_expense(
             )
             feedback.occur_time.GetCurrentTime()
             await outbox.enqueue(conn, FEEDBACK_TOPIC, user_id, feedback)
+        await _move_spend(conn, user_id, row.id, old, row)  # last: see insert_expense
         return expense
 
     return await in_transaction(pool, work)
@@ -416,12 +416,12 @@ async def delete_expense(pool: Pool, user_id: str, expense_id: str, *, etag: str
         old = await _select_for_update(conn, user_id, expense_id)
         _check_etag(etag, old.version, "the expense")
         await conn.execute("DELETE FROM expenses WHERE id = %s", (uuid.UUID(old.id),))
-        await _move_spend(conn, user_id, old.id, old, None)
         event = events_pb2.ExpenseDeleted(
             user_id=user_id, expense_id=old.id, expense=expense_to_proto(old)
         )
         event.occur_time.GetCurrentTime()
         await outbox.enqueue(conn, RAW_TOPIC, user_id, event)
+        await _move_spend(conn, user_id, old.id, old, None)  # last: see insert_expense
 
     await in_transaction(pool, work)
 
