@@ -168,6 +168,8 @@ class Categorizer:
             for i, text, merchant in pending:
                 idx, val = model.doc_vector(text)
                 z = (val @ weights[idx] + intercept) / model.temperature
+                if _not_income(items[i]):
+                    z[_INCOME] = -np.inf
                 p = np.exp(z - z.max())
                 p /= p.sum()
                 order = np.argsort(-p)[:4]
@@ -237,6 +239,14 @@ class Categorizer:
 
 
 _REFUND_RE = re.compile(r"\b(?:REFUND|RETURN|RFND|REVERSAL|CREDIT VOUCHER)\b")
+_INCOME = LABELS.index("income")
+
+
+def _not_income(item: Item) -> bool:
+    """Money out is never income, and neither is a refund: a shop's refund is in the shop's
+    category (the model, which reads the direction, would otherwise call an unknown shop's
+    refund income)."""
+    return item.direction != CREDIT or bool(_REFUND_RE.search(item.description.upper()))
 
 
 def _is_refund(item: Item, hit: DictionaryHit) -> bool:

@@ -3,6 +3,8 @@ dictionary, then the confidence-gated model (pure logic on the trained artifact)
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from ml_svc.categorizer import (
     UserMemory,
     resolve_key,
 )
+from ml_svc.model import LABELS
 from ml_svc.normalize import normalize
 from ml_svc.training import Artifact
 
@@ -73,6 +76,24 @@ def test_rules_come_before_the_dictionary_and_read_the_direction(categorizer: Ca
 def test_refund_from_a_shop_is_the_shops_category(categorizer: Categorizer) -> None:
     r = classify_one(categorizer, Item("ASOS.COM REFUND", direction=CREDIT))
     assert r.category == "shopping"
+
+
+def test_model_never_calls_money_out_or_a_refund_income(categorizer: Categorizer) -> None:
+    # A model that leans hard towards income: only a plain credit may still come out as income.
+    model = dataclasses.replace(categorizer.model, clf=copy.deepcopy(categorizer.model.clf))
+    model.clf.intercept_[LABELS.index("income")] += 50.0
+    leaning = Categorizer(model, categorizer.dictionary, version="test")
+    debit, refund, credit = leaning.classify(
+        [
+            Item("QZXV WUMBLE 4411"),
+            Item("QZXV WUMBLE 4411 REFUND", direction=CREDIT),
+            Item("QZXV WUMBLE 4411", direction=CREDIT),
+        ]
+    )
+    assert debit.source == refund.source == Source.MODEL
+    assert debit.category != "income" and "income" not in dict(debit.alternatives)
+    assert refund.category != "income"
+    assert credit.category == "income"
 
 
 @pytest.mark.parametrize(
