@@ -20,8 +20,8 @@ Threshold alerts (50/80/100 % of limit + carried over) are exactly-once by the p
 ``budget_alerts``: the ``InsightRaised`` event goes into the outbox only when the alert row
 was inserted, in the same transaction.
 
-Public for other modules: :func:`apply_spend_change` (the enrichment consumer calls it when it
-moves an expense between categories), :func:`lock_months`, :func:`month_of`.
+Public for other modules: :func:`lock_months` and then :func:`apply_spend_change` (the
+enrichment consumer calls them when it moves an expense between categories), :func:`month_of`.
 """
 
 from __future__ import annotations
@@ -134,19 +134,17 @@ async def apply_spend_change(
     category: str | None,
     delta: Decimal,
     expense_id: str = "",
-    locked: bool = False,
 ) -> None:
     """Add ``delta`` to the ``spent`` of the user's budget for ``category`` in ``month``.
 
     Call inside the caller's open transaction, after writing the expense change it accounts
-    for (so the change and the budget effect commit together). Only debits count: pass
-    ``+amount`` when a debit expense enters a (category, month, currency) and ``-amount`` when
-    it leaves. When an expense moves from one category to another, call it twice (``-amount``
-    for the old category, ``+amount`` for the new); with two months, call
-    :func:`lock_months` with both first.
+    for (so the change and the budget effect commit together), holding the month's shared
+    lock: :func:`lock_months` with every month the change touches, first (it takes them in a
+    deadlock-free order). Only debits count: pass ``+amount`` when a debit expense enters a
+    (category, month, currency) and ``-amount`` when it leaves. When an expense moves from one
+    category to another, call it twice (``-amount`` for the old category, ``+amount`` for the
+    new).
 
-    * Takes the user+month advisory lock (shared), unless ``locked`` says the caller already
-      holds it (:func:`lock_months`; saves a round trip).
     * Does nothing when ``category`` is empty/None, ``delta`` is zero, there is no such budget,
       or the budget is in another currency (other currencies are not counted).
     * Updates ``spent`` by compare-and-swap on ``version``, retrying a lost race; raises
@@ -160,8 +158,6 @@ async def apply_spend_change(
         return
     if not is_month(month):
         raise ValueError(f"month must be YYYY-MM, got {month!r}")
-    if not locked:
-        await lock_month(conn, user_id, month)
     for _ in range(MAX_CAS_ATTEMPTS):
         cur = await conn.execute(
             "SELECT spent, version, limit_amount, currency, rollover FROM budgets"

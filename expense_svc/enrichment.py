@@ -287,5 +287,4 @@ async def _move_budget(conn: Conn, old: ExpenseRow, new: ExpenseRow) -> None:
             category=category,
             delta=delta,
             expense_id=new.id,
-            locked=True,
         )

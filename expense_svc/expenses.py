@@ -93,7 +93,6 @@ async def _move_spend(
             category=category,
             delta=delta,
             expense_id=expense_id,
-            locked=True,
         )
 
 

@@ -107,7 +107,7 @@ def held_out(seed: int = 11) -> tuple[Metrics, dict[str, float]]:
     return metrics, extra
 
 
-def realistic_mix(artifacts_dir: Path, seed: int = 2024) -> tuple[Metrics, dict[str, float]]:
+def realistic_mix(categorizer: Categorizer, seed: int = 2024) -> tuple[Metrics, dict[str, float]]:
     """The served model on freshly generated descriptors (a seed training never used): known
     brands in new statement shapes (two thirds) and new local businesses (one third), plus
     salary/fee/transfer lines. Local business names are new; their generic words are not."""
@@ -120,9 +120,8 @@ def realistic_mix(artifacts_dir: Path, seed: int = 2024) -> tuple[Metrics, dict[
     special = [e for e in fresh if e.kind == "special"]
     n_local = min(len(local), len(brands) // 2)
     sample = brands + rng.sample(local, n_local) + rng.sample(special, min(len(special), 300))
-    artifact = _load_or_train(artifacts_dir)
-    metrics = evaluate(artifact.categorizer, sample)
-    results = artifact.categorizer.classify([_item(e) for e in sample])
+    metrics = evaluate(categorizer, sample)
+    results = categorizer.classify([_item(e) for e in sample])
     extra = {}
     for kind in ("brand", "local", "special"):
         idx = [i for i, e in enumerate(sample) if e.kind == kind]
@@ -132,29 +131,23 @@ def realistic_mix(artifacts_dir: Path, seed: int = 2024) -> tuple[Metrics, dict[
     return metrics, extra
 
 
-def parse_report(artifacts_dir: Path, show: int = 20) -> None:
+def parse_report(categorizer: Categorizer, show: int = 20) -> None:
     """ParseExpense on held-out typed entries and descriptors (generated and hand-written)."""
-    from ml_svc.parse_eval import evaluate_parse, generate_cases, read_cases
+    from ml_svc.parse_eval import ParseReport, evaluate_parse, generate_cases, read_cases
 
-    categorizer = _load_or_train(artifacts_dir).categorizer
+    reports = [
+        (name, evaluate_parse(cases, categorizer))
+        for name, cases in (("generated", generate_cases()), ("hand-written", read_cases()))
+    ]
+    reports.append(("all", ParseReport.combined(r for _, r in reports)))
     _print("== parsing: typed entries and descriptors (held out from tests/ml/test_parse.py)")
     _print(f"{'set':<14} {'cases':>5} {'amount+cur':>10} {'date':>6} {'merchant':>8}")
-    failures = []
-    totals = [0, 0, 0, 0]
-    for name, cases in (("generated", generate_cases()), ("hand-written", read_cases())):
-        r = evaluate_parse(cases, categorizer)
+    for name, r in reports:
         _print(
             f"{name:<14} {r.total:>5} {r.amount_accuracy:>10.3f} {r.date_accuracy:>6.3f} "
             f"{r.merchant_accuracy:>8.3f}"
         )
-        failures.extend(r.failures)
-        for i, n in enumerate((r.total, r.amount_ok, r.date_ok, r.merchant_ok)):
-            totals[i] += n
-    n = max(1, totals[0])
-    _print(
-        f"{'all':<14} {totals[0]:>5} {totals[1] / n:>10.3f} {totals[2] / n:>6.3f} "
-        f"{totals[3] / n:>8.3f}"
-    )
+    failures = reports[-1][1].failures
     _print(f"failures ({len(failures)}{', first ' + str(show) if len(failures) > show else ''}):")
     for case, why in failures[:show]:
         _print(f"  [{case.locale} today={case.today}] {case.text!r}: {why}")
@@ -215,11 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         artifacts = args.artifacts_dir or artifacts_dir_from_env(
             stack_from_env().service("ml_svc").data_dir
         )
-        metrics, extra = realistic_mix(artifacts)
+        served = _load_or_train(artifacts).categorizer
+        metrics, extra = realistic_mix(served)
         report(
             "fresh descriptors: known brands in new shapes + new local businesses", metrics, extra
         )
-        parse_report(artifacts)
+        parse_report(served)
     _print(f"labels: {', '.join(LABELS)}")
     return 0
 

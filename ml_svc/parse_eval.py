@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -54,6 +54,17 @@ class ParseReport:
     date_ok: int
     merchant_ok: int
     failures: list[tuple[ParseCase, str]] = field(default_factory=list)
+
+    @classmethod
+    def combined(cls, reports: Iterable[ParseReport]) -> ParseReport:
+        out = cls(0, 0, 0, 0)
+        for r in reports:
+            out.total += r.total
+            out.amount_ok += r.amount_ok
+            out.date_ok += r.date_ok
+            out.merchant_ok += r.merchant_ok
+            out.failures.extend(r.failures)
+        return out
 
     @property
     def amount_accuracy(self) -> float:

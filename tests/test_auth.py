@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,6 @@ def test_generate_keys_keeps_existing_keys(tmp_path: Path) -> None:
 
 
 def test_a_remembered_token_is_refused_once_it_expires(keys: tuple[Path, AuthConfig]) -> None:
-    import time
-
     keys_dir, cfg = keys
     now = [time.time()]
     verifier = auth.TokenVerifier(cfg, clock=lambda: now[0])

@@ -231,9 +231,7 @@ def test_server_restarts_on_its_existing_data_dir_and_keeps_data(tmp_path: Path)
 async def test_a_connection_that_died_while_idle_is_replaced_before_checkout(
     migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import finmesh.db
-
-    monkeypatch.setattr(finmesh.db, "CHECK_IDLE_SECONDS", 0.0)
+    monkeypatch.setattr("finmesh.db.CHECK_IDLE_SECONDS", 0.0)  # check every checkout
     cfg = DatabaseConfig(url=migrated_database_url, pool_min_size=1, pool_max_size=1)
     pool = await open_pool(cfg, schema="expense")
     try:
