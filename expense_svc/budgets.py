@@ -15,6 +15,8 @@ it is needed):
   Writers make the budget change the last statement before COMMIT, so a hot budget's row lock
   (taken by the UPDATE, released at COMMIT) is held for one round trip and few CAS reads go
   stale.
+  CreateExpense commits one user's concurrent creates together (group commit,
+  :mod:`expense_svc.batching`): one update per budget per batch, the deltas summed.
 
 Threshold alerts (50/80/100 % of limit + carried over) are exactly-once by the primary key of
 ``budget_alerts``: the ``InsightRaised`` event goes into the outbox only when the alert row
@@ -132,28 +134,29 @@ async def apply_spend_change(
     month: str,
     currency: str,
     category: str | None,
-    delta: Decimal,
-    expense_id: str = "",
+    deltas: Sequence[tuple[str, Decimal]],
 ) -> None:
-    """Add ``delta`` to the ``spent`` of the user's budget for ``category`` in ``month``.
+    """Add the ``deltas`` (``(expense_id, amount)`` pairs, in the order they happen) to the
+    ``spent`` of the user's budget for ``category`` in ``month``, in one update.
 
-    Call inside the caller's open transaction, after writing the expense change it accounts
-    for (so the change and the budget effect commit together), holding the month's shared
+    Call inside the caller's open transaction, after writing the expense changes it accounts
+    for (so the changes and the budget effect commit together), holding the month's shared
     lock: :func:`lock_months` with every month the change touches, first (it takes them in a
     deadlock-free order). Only debits count: pass ``+amount`` when a debit expense enters a
     (category, month, currency) and ``-amount`` when it leaves. When an expense moves from one
     category to another, call it twice (``-amount`` for the old category, ``+amount`` for the
     new).
 
-    * Does nothing when ``category`` is empty/None, ``delta`` is zero, there is no such budget,
-      or the budget is in another currency (other currencies are not counted).
+    * Does nothing when ``category`` is empty/None, the deltas sum to zero, there is no such
+      budget, or the budget is in another currency (other currencies are not counted).
     * Updates ``spent`` by compare-and-swap on ``version``, retrying a lost race; raises
       :class:`finmesh.errors.Aborted` (retryable) only after :data:`MAX_CAS_ATTEMPTS` rounds.
-    * Records each threshold (50/80/100 % of limit + carried over) the change crosses upward
-      in ``budget_alerts`` and, only if that row is new, puts one ``InsightRaised``
-      (``BudgetThresholdCrossed``, naming ``expense_id``) on ``insights.events`` through the
-      outbox.
+    * Records each threshold (50/80/100 % of limit + carried over) a delta crosses upward in
+      ``budget_alerts`` and, only if that row is new, puts one ``InsightRaised``
+      (``BudgetThresholdCrossed``, naming that delta's expense and the ``spent`` it made) on
+      ``insights.events`` through the outbox.
     """
+    delta = sum((d for _, d in deltas), Decimal(0))
     if not category or delta == 0:
         return
     if not is_month(month):
@@ -189,23 +192,26 @@ async def apply_spend_change(
         log.debug("budget %s/%s changed under us; retrying", month, category)
     else:
         raise Aborted(f"budget {month}/{category} is too busy; retry", reason="BUDGET_CONTENDED")
-    if new_spent <= spent:
+    if all(d <= 0 for _, d in deltas):
         return
     carried = await carried_over(conn, user_id, month, category, currency) if rollover else 0
     effective = limit_amount + carried
-    crossed = [t for t in THRESHOLDS if spent * 100 < t * effective <= new_spent * 100]
-    if crossed:
-        await record_thresholds(
-            conn,
-            user_id=user_id,
-            month=month,
-            category=category,
-            thresholds=crossed,
-            limit=effective,
-            spent=new_spent,
-            currency=currency,
-            expense_id=expense_id,
-        )
+    running = spent
+    for expense_id, d in deltas:
+        before, running = running, running + d
+        crossed = [t for t in THRESHOLDS if before * 100 < t * effective <= running * 100]
+        if crossed:
+            await record_thresholds(
+                conn,
+                user_id=user_id,
+                month=month,
+                category=category,
+                thresholds=crossed,
+                limit=effective,
+                spent=running,
+                currency=currency,
+                expense_id=expense_id,
+            )
 
 
 async def record_thresholds(

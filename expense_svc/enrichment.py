@@ -285,6 +285,5 @@ async def _move_budget(conn: Conn, old: ExpenseRow, new: ExpenseRow) -> None:
             month=month,
             currency=new.currency,
             category=category,
-            delta=delta,
-            expense_id=new.id,
+            deltas=[(new.id, delta)],
         )

@@ -71,28 +71,30 @@ def budget_key(row: ExpenseRow | ExpenseDraft) -> tuple[str, str, str] | None:
     return budgets.month_of(row.date), row.category, row.currency
 
 
-async def _move_spend(
-    conn: Conn, user_id: str, expense_id: str, old: ExpenseRow | None, new: ExpenseRow | None
-) -> None:
-    """Apply the budget effect of an expense going from ``old`` to ``new`` (None: absent)."""
-    changes: dict[tuple[str, str, str], Decimal] = {}
-    if old is not None and (key := budget_key(old)) is not None:
-        changes[key] = changes.get(key, Decimal(0)) - old.amount
-    if new is not None and (key := budget_key(new)) is not None:
-        changes[key] = changes.get(key, Decimal(0)) + new.amount
-    changes = {k: v for k, v in changes.items() if v != 0}
+SpendMove = tuple[str, ExpenseRow | None, ExpenseRow | None]
+
+
+async def _move_spend(conn: Conn, user_id: str, moves: Sequence[SpendMove]) -> None:
+    """Apply the budget effect of expenses going from ``old`` to ``new`` (None: absent), for
+    each ``(expense_id, old, new)`` of ``moves``: one budget update per budget touched."""
+    changes: dict[tuple[str, str, str], list[tuple[str, Decimal]]] = {}
+    for expense_id, old, new in moves:
+        if old is not None and (key := budget_key(old)) is not None:
+            changes.setdefault(key, []).append((expense_id, -old.amount))
+        if new is not None and (key := budget_key(new)) is not None:
+            changes.setdefault(key, []).append((expense_id, new.amount))
+    changes = {k: v for k, v in changes.items() if sum(d for _, d in v) != 0}
     if not changes:
         return
     await budgets.lock_months(conn, user_id, (k[0] for k in changes))
-    for (month, category, currency), delta in sorted(changes.items()):
+    for (month, category, currency), deltas in sorted(changes.items()):
         await budgets.apply_spend_change(
             conn,
             user_id=user_id,
             month=month,
             currency=currency,
             category=category,
-            delta=delta,
-            expense_id=expense_id,
+            deltas=deltas,
         )
 
 
@@ -120,49 +122,91 @@ def _check_etag(etag: str, version: int, what: str) -> None:
 # -- create --------------------------------------------------------------------------------------
 
 
-async def insert_expense(
-    conn: Conn,
-    user_id: str,
-    draft: ExpenseDraft,
-    *,
-    origin: str,
-    locale: str,
-) -> ExpenseRow:
-    """Insert one expense with its budget effect and ``ExpenseRecorded`` event (no
-    idempotency; the caller's transaction)."""
-    if draft.category is not None:
-        await check_category(conn, user_id, draft.category, "expense.category")
+@dataclass(frozen=True)
+class NewExpense:
+    """One expense to record: the validated draft, where it came from, and its idempotency
+    key (if the request had one)."""
+
+    draft: ExpenseDraft
+    idem: idempotency.IdempotencyKey | None = None
+    origin: str = "MANUAL"
+    locale: str = "en_GB"
+
+
+async def insert_expenses(
+    conn: Conn, user_id: str, news: Sequence[NewExpense]
+) -> list[expense_pb2.Expense]:
+    """Insert expenses with their budget effect and ``ExpenseRecorded`` events, in the
+    caller's transaction (no idempotency): one INSERT, one outbox INSERT, one update per
+    budget touched. Returns the expenses in the order of ``news``."""
+    if not news:
+        return []
+    for category in sorted({n.draft.category for n in news if n.draft.category is not None}):
+        await check_category(conn, user_id, category, "expense.category")
+    ids = [uuid.uuid4() for _ in news]
+    drafts = [n.draft for n in news]
     cur = await conn.execute(
         "INSERT INTO expenses (id, user_id, amount, currency, direction, description, merchant,"
         " category, category_source, category_confidence, date, origin, locale)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " SELECT i, %s, a, c, d, s, m, g, CASE WHEN g IS NULL THEN NULL ELSE 'USER' END,"
+        " CASE WHEN g IS NULL THEN NULL ELSE 1 END, t, o, l"
+        " FROM unnest(%s::uuid[], %s::numeric[], %s::text[], %s::text[], %s::text[], %s::text[],"
+        " %s::text[], %s::date[], %s::text[], %s::text[]) AS u(i, a, c, d, s, m, g, t, o, l)"
         f" RETURNING {EXPENSE_COLUMNS}",
         (
-            uuid.uuid4(),
             user_id,
-            draft.amount,
-            draft.currency,
-            draft.direction,
-            draft.description,
-            draft.merchant,
-            draft.category,
-            "USER" if draft.category else None,
-            Decimal(1) if draft.category else None,
-            draft.date,
-            origin,
-            locale,
+            ids,
+            [d.amount for d in drafts],
+            [d.currency for d in drafts],
+            [d.direction for d in drafts],
+            [d.description for d in drafts],
+            [d.merchant for d in drafts],
+            [d.category for d in drafts],
+            [d.date for d in drafts],
+            [n.origin for n in news],
+            [n.locale for n in news],
         ),
     )
-    fetched = await cur.fetchone()
-    assert fetched is not None
-    row = row_to_expense_row(fetched)
-    expense = expense_to_proto(row)
-    event = events_pb2.ExpenseRecorded(user_id=user_id, expense=expense, locale=row.locale)
-    event.occur_time.GetCurrentTime()
-    await outbox.enqueue(conn, RAW_TOPIC, user_id, event)
+    by_id = {r.id: r for r in map(row_to_expense_row, await cur.fetchall())}
+    rows = [by_id[str(i)] for i in ids]
+    created = [expense_to_proto(row) for row in rows]
+    events: list[tuple[str, Any]] = []
+    for row, expense in zip(rows, created, strict=True):
+        event = events_pb2.ExpenseRecorded(user_id=user_id, expense=expense, locale=row.locale)
+        event.occur_time.GetCurrentTime()
+        events.append((user_id, event))
+    await outbox.enqueue_many(conn, RAW_TOPIC, events)
     # the budget last: its row lock (a hot budget's bottleneck) is then held only until COMMIT
-    await _move_spend(conn, user_id, row.id, None, row)
-    return row
+    await _move_spend(conn, user_id, [(row.id, None, row) for row in rows])
+    return created
+
+
+async def create_expenses(
+    pool: Pool, user_id: str, news: Sequence[NewExpense]
+) -> list[expense_pb2.Expense]:
+    """Record expenses in one transaction (all or none); one result per item of ``news``, in
+    order. An item with an idempotency key already used for the same request gets the
+    original expense (replay), and nothing new is written for it. No two items may share an
+    idempotency key (the second would wait for the first, in the same transaction)."""
+
+    async def work(conn: Conn) -> list[expense_pb2.Expense]:
+        results: dict[int, expense_pb2.Expense] = {}
+        for i, new in enumerate(news):
+            if new.idem is not None:
+                replay = await idempotency.claim(conn, user_id, new.idem)
+                if replay is not None:
+                    results[i] = expense_pb2.Expense.FromString(replay)
+        fresh = [i for i in range(len(news)) if i not in results]
+        created = await insert_expenses(conn, user_id, [news[i] for i in fresh])
+        for i, expense in zip(fresh, created, strict=True):
+            results[i] = expense
+            idem = news[i].idem
+            if idem is not None:
+                response = expense.SerializeToString()
+                await idempotency.store(conn, user_id, idem, response, expense.id)
+        return [results[i] for i in range(len(news))]
+
+    return await in_transaction(pool, work)
 
 
 async def create_expense(
@@ -174,20 +218,10 @@ async def create_expense(
     origin: str = "MANUAL",
     locale: str = "en_GB",
 ) -> expense_pb2.Expense:
-    """Record an expense. With ``idem``, a replay returns the original Expense."""
-
-    async def work(conn: Conn) -> expense_pb2.Expense:
-        if idem is not None:
-            replay = await idempotency.claim(conn, user_id, idem)
-            if replay is not None:
-                return expense_pb2.Expense.FromString(replay)
-        row = await insert_expense(conn, user_id, draft, origin=origin, locale=locale)
-        expense = expense_to_proto(row)
-        if idem is not None:
-            await idempotency.store(conn, user_id, idem, expense.SerializeToString(), row.id)
-        return expense
-
-    return await in_transaction(pool, work)
+    """Record one expense (its own transaction). With ``idem``, a replay returns the original
+    Expense."""
+    new = NewExpense(draft, idem=idem, origin=origin, locale=locale)
+    return (await create_expenses(pool, user_id, [new]))[0]
 
 
 # -- read ----------------------------------------------------------------------------------------
@@ -402,7 +436,7 @@ async def update_expense(
             )
             feedback.occur_time.GetCurrentTime()
             await outbox.enqueue(conn, FEEDBACK_TOPIC, user_id, feedback)
-        await _move_spend(conn, user_id, row.id, old, row)  # last: see insert_expense
+        await _move_spend(conn, user_id, [(row.id, old, row)])  # last: see insert_expenses
         return expense
 
     return await in_transaction(pool, work)
@@ -420,7 +454,7 @@ async def delete_expense(pool: Pool, user_id: str, expense_id: str, *, etag: str
         )
         event.occur_time.GetCurrentTime()
         await outbox.enqueue(conn, RAW_TOPIC, user_id, event)
-        await _move_spend(conn, user_id, old.id, old, None)  # last: see insert_expense
+        await _move_spend(conn, user_id, [(old.id, old, None)])  # last: see insert_expenses
 
     await in_transaction(pool, work)
 

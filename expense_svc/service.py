@@ -15,6 +15,7 @@ import grpc
 from google.protobuf import empty_pb2
 
 from expense_svc import budgets, convert, expenses, importer, quick_add
+from expense_svc.batching import Batcher
 from expense_svc.convert import (
     check_category_id,
     check_page_size,
@@ -63,6 +64,11 @@ class ExpenseService(expense_service_pb2_grpc.ExpenseServiceServicer):
     def __init__(self, pool: Pool, ml: MlClient) -> None:
         self._pool = pool
         self._ml = ml
+        # One user's concurrent creates share a transaction (group commit; see batching).
+        self._creates: Batcher[str, expenses.NewExpense, expense_pb2.Expense] = Batcher(
+            lambda user_id, news: expenses.create_expenses(pool, user_id, news),
+            conflict_key=lambda new: new.idem.key if new.idem is not None else None,
+        )
 
     async def CreateExpense(
         self, request: expense_service_pb2.CreateExpenseRequest, context: Context
@@ -77,7 +83,7 @@ class ExpenseService(expense_service_pb2_grpc.ExpenseServiceServicer):
                 method="CreateExpense",
                 request_hash=convert.canonical_hash("CreateExpense", canonical_create(request)),
             )
-        return await expenses.create_expense(self._pool, user_id, draft, idem=idem)
+        return await self._creates.submit(user_id, expenses.NewExpense(draft, idem=idem))
 
     async def GetExpense(
         self, request: expense_service_pb2.GetExpenseRequest, context: Context
