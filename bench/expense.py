@@ -18,11 +18,13 @@ Figures (``expense.*``):
   ``envoy_json_vs_grpc_ratio``.
 * ``create_gateway_json_*``: the same through the FastAPI gateway; ``gateway_json_vs_grpc_ratio``
   and ``gateway_vs_envoy_ratio`` (informational: no target).
-* ``sql_baseline_tps``: ``pgbench`` running the same transaction CreateExpense commits (insert
+* ``sql_baseline_tps``: ``pgbench`` running the SQL of one CreateExpense (insert
   the expense, shared advisory lock of the user's month, read and update the budget, insert the
   outbox row with its notification) for the same 4 users on a database of its own, over the
   same connection as expense_svc (the unix socket), with as many clients as expense_svc's pool
-  has connections; ``create_vs_sql_ratio``.
+  has connections, one create per transaction (as a client writing SQL directly would);
+  ``create_vs_sql_ratio``. CreateExpense itself group-commits one user's concurrent creates
+  (:mod:`expense_svc.batching`): fewer, larger transactions than the baseline's.
 * ``hot_budget_writes_per_s``: CreateExpense, 32 in flight, all into one user's one budget;
   ``hot_budget_lost_updates``: the expenses that exist minus those counted in that budget's
   ``spent`` (must be 0); baseline ``hot_budget_sql_tps``: the pgbench transaction with every

@@ -67,7 +67,9 @@ class ServiceDef:
     add_to_server: Callable[[grpc.aio.Server], None]
 
 
-def _metadata_value(metadata: Sequence[tuple[str, str | bytes]] | None, key: str) -> str | None:
+def _metadata_value(metadata: Any, key: str) -> str | None:
+    """The value of ``key`` in call metadata (``(key, value)`` pairs; grpc's stubs type the
+    aio metadata as a mapping, but it iterates as pairs)."""
     for k, v in metadata or ():
         if k == key:
             return v.decode() if isinstance(v, bytes) else v
@@ -84,6 +86,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, verifier: TokenVerifier, service_name: str) -> None:
         self._verifier = verifier
         self._service = service_name
+        # method -> its wrapped handler, built on the method's first call (the servicers are
+        # fixed once the server starts); each call then reads its own metadata.
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self,
@@ -92,19 +97,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         ],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
         method: str = handler_call_details.method
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
+        handler = await continuation(handler_call_details)
         if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
-        metadata = handler_call_details.invocation_metadata
-        request_id = _metadata_value(metadata, "x-request-id") or uuid.uuid4().hex
-        principal: Principal | None = None
-        auth_error: AuthError | None = None
-        try:
-            principal = self._verifier.verify_header(_metadata_value(metadata, "authorization"))
-        except AuthError as exc:
-            auth_error = exc
-        return _wrap(handler, self._service, method, request_id, principal, auth_error)
+        wrapped = self._wrapped[method] = _wrap(handler, self._service, method, self._verifier)
+        return wrapped
 
 
 class _Undecodable:
@@ -146,9 +147,7 @@ def _wrap(
     handler: grpc.RpcMethodHandler[Any, Any],
     service: str,
     method: str,
-    request_id: str,
-    principal: Principal | None,
-    auth_error: AuthError | None,
+    verifier: TokenVerifier,
 ) -> grpc.RpcMethodHandler[Any, Any]:
     short = method.rsplit("/", 1)[-1]
 
@@ -156,6 +155,14 @@ def _wrap(
     async def scope(context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
         start = time.perf_counter()
         code = "OK"
+        metadata = context.invocation_metadata()
+        request_id = _metadata_value(metadata, "x-request-id") or uuid.uuid4().hex
+        principal: Principal | None = None
+        auth_error: AuthError | None = None
+        try:
+            principal = verifier.verify_header(_metadata_value(metadata, "authorization"))
+        except AuthError as exc:
+            auth_error = exc
         tokens = (
             logs.request_id_var.set(request_id),
             logs.user_id_var.set(principal.user_id if principal else ""),
