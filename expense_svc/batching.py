@@ -30,6 +30,8 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+import prometheus_client
+
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
@@ -39,6 +41,13 @@ R = TypeVar("R")
 #: Enough to amortise a transaction's cost; small enough that one batch's transaction stays
 #: short (its locks are held until it commits).
 MAX_BATCH = 64
+
+BATCH_SIZE = prometheus_client.Histogram(
+    "finmesh_expense_batch_size",
+    "Requests committed together in one group-commit batch",
+    ["batcher"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 
 
 @dataclass
@@ -55,12 +64,14 @@ class Batcher(Generic[K, T, R]):
         self,
         run: Callable[[K, Sequence[T]], Awaitable[Sequence[R]]],
         *,
+        name: str,
         conflict_key: Callable[[T], Hashable | None] = lambda item: None,
         max_batch: int = MAX_BATCH,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.max_batch = max_batch
+        self._sizes = BATCH_SIZE.labels(name)
         self._run = run
         self._conflict_key = conflict_key
         self._queues: dict[K, collections.deque[_Pending[T, R]]] = {}
@@ -84,6 +95,7 @@ class Batcher(Generic[K, T, R]):
             while queue:
                 batch = self._take(queue)
                 if batch:
+                    self._sizes.observe(len(batch))
                     await self._commit(key, batch)
         finally:
             # No await between the loop's last check and here: a request submitted from now

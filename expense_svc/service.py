@@ -67,6 +67,7 @@ class ExpenseService(expense_service_pb2_grpc.ExpenseServiceServicer):
         # One user's concurrent creates share a transaction (group commit; see batching).
         self._creates: Batcher[str, expenses.NewExpense, expense_pb2.Expense] = Batcher(
             lambda user_id, news: expenses.create_expenses(pool, user_id, news),
+            name="CreateExpense",
             conflict_key=lambda new: new.idem.key if new.idem is not None else None,
         )
 

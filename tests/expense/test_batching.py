@@ -56,7 +56,7 @@ class Recorder:
 
 async def test_a_lone_request_runs_at_once_and_later_ones_share_the_next_batch() -> None:
     run = Recorder()
-    batcher: Batcher[str, str, str] = Batcher(run)
+    batcher: Batcher[str, str, str] = Batcher(run, name="test")
     first = asyncio.ensure_future(batcher.submit("u", "a"))
     await asyncio.sleep(0)  # "a" is in flight alone
     rest = [asyncio.ensure_future(batcher.submit("u", x)) for x in "bcdef"]
@@ -68,7 +68,7 @@ async def test_a_lone_request_runs_at_once_and_later_ones_share_the_next_batch()
 
 async def test_keys_batch_apart_and_run_in_parallel() -> None:
     run = Recorder()
-    batcher: Batcher[str, str, str] = Batcher(run)
+    batcher: Batcher[str, str, str] = Batcher(run, name="test")
     await asyncio.gather(*(batcher.submit(k, f"{k}{i}") for i in range(3) for k in ("u", "v")))
     assert {k for k, _ in run.batches} == {"u", "v"}
     assert all(item.startswith(key) for key, items in run.batches for item in items)
@@ -79,7 +79,7 @@ async def test_keys_batch_apart_and_run_in_parallel() -> None:
 
 async def test_a_batch_never_exceeds_max_batch() -> None:
     run = Recorder()
-    batcher: Batcher[str, str, str] = Batcher(run, max_batch=4)
+    batcher: Batcher[str, str, str] = Batcher(run, name="test", max_batch=4)
     await asyncio.gather(*(batcher.submit("u", str(i)) for i in range(11)))
     assert [len(items) for _, items in run.batches] == [4, 4, 3]
     assert [i for _, items in run.batches for i in items] == [str(i) for i in range(11)]
@@ -87,7 +87,7 @@ async def test_a_batch_never_exceeds_max_batch() -> None:
 
 async def test_requests_with_one_conflict_key_never_share_a_batch() -> None:
     run = Recorder()
-    batcher: Batcher[str, str, str] = Batcher(run, conflict_key=lambda item: item[0])
+    batcher: Batcher[str, str, str] = Batcher(run, name="test", conflict_key=lambda item: item[0])
     items = ["k1", "k2", "j1", "k3", "x1"]
     results = await asyncio.gather(*(batcher.submit("u", i) for i in items))
     assert results == [f"done {i}" for i in items]
@@ -99,7 +99,7 @@ async def test_requests_with_one_conflict_key_never_share_a_batch() -> None:
 
 async def test_a_failed_batch_is_retried_request_by_request() -> None:
     run = Recorder(fail_on="bad")
-    batcher: Batcher[str, str, str] = Batcher(run)
+    batcher: Batcher[str, str, str] = Batcher(run, name="test")
     results = await asyncio.gather(
         *(batcher.submit("u", i) for i in ("a", "bad", "c")), return_exceptions=True
     )
@@ -110,7 +110,7 @@ async def test_a_failed_batch_is_retried_request_by_request() -> None:
 
 async def test_a_caller_that_gave_up_before_its_batch_is_dropped() -> None:
     run = Recorder(delay=0.05)
-    batcher: Batcher[str, str, str] = Batcher(run)
+    batcher: Batcher[str, str, str] = Batcher(run, name="test")
     first = asyncio.ensure_future(batcher.submit("u", "a"))
     await asyncio.sleep(0)
     gone = asyncio.ensure_future(batcher.submit("u", "gone"))
@@ -139,6 +139,7 @@ def _replicas(pool: Pool, n: int) -> list[Batcher[str, expenses.NewExpense, expe
     return [
         Batcher(
             lambda user, news: expenses.create_expenses(pool, user, news),
+            name="test-replica",
             conflict_key=lambda new: new.idem.key if new.idem is not None else None,
         )
         for _ in range(n)
