@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -84,7 +85,8 @@ class Batcher(Generic[K, T, R]):
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = collections.deque()
-            task = loop.create_task(self._drain(key, queue))
+            # a context of its own: the batch serves many requests, not the first one's
+            task = loop.create_task(self._drain(key, queue), context=contextvars.Context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         queue.append(pending)
