@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -218,8 +220,7 @@ async def test_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(
 def _spawn_pipeline(
     bootstrap: str, db_url: str, group: str, raw: str, parsed: str
 ) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    proc = subprocess.Popen(
+    return _start_ready(
         [
             sys.executable,
             "-m",
@@ -236,29 +237,69 @@ def _spawn_pipeline(
             raw,
             "--parsed-topic",
             parsed,
-        ],
+        ]
+    )
+
+
+READY_WITHIN = 180.0
+
+
+def _start_ready(argv: list[str], within: float = READY_WITHIN) -> subprocess.Popen[str]:
+    """Start ``argv`` and wait (bounded) for its "ready" line. A child that does not say it in
+    time is killed and waited for before the failure is raised: never left running unreaped
+    (Popen's finaliser would report it as a ResourceWarning at the end of the session)."""
+    proc = subprocess.Popen(
+        argv,
         cwd=REPO,
-        env=env,
+        env=dict(os.environ),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.strip() == "ready", line
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], within)
+        line = proc.stdout.readline() if ready else ""
+        assert line.strip() == "ready", line or f"no 'ready' within {within:.0f}s"
+    except BaseException:
+        _kill(proc)
+        raise
     return proc
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL, wait for it (reaped: no zombie, no ResourceWarning) and close its pipe."""
+    proc.kill()
+    proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
     """SIGTERM, then SIGKILL if it has not exited within a minute (a loaded machine)."""
     proc.send_signal(signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout:
-        proc.stdout.close()
+    _kill(proc)
+
+
+def test_a_child_that_never_gets_ready_is_reaped_not_left_running(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[subprocess.Popen[str]] = []
+    real = subprocess.Popen
+
+    def recording(*args: Any, **kwargs: Any) -> subprocess.Popen[str]:
+        proc: subprocess.Popen[str] = real(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", recording)
+    with pytest.raises(AssertionError, match="no 'ready'"):
+        _start_ready([sys.executable, "-c", "import time; time.sleep(30)"], within=0.5)
+    assert len(started) == 1
+    assert started[0].returncode is not None  # waited for: no zombie, no finaliser warning
+    assert started[0].stdout is not None and started[0].stdout.closed
 
 
 async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_same_event_ids(
@@ -290,10 +331,7 @@ async def test_sigkilled_pipeline_loses_nothing_and_its_duplicates_carry_the_sam
                 assert proc.poll() is None
             os.kill(proc.pid, signal.SIGKILL)
         finally:
-            proc.kill()
-            proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
+            _kill(proc)
         assert len(seen) < total, "the pipeline finished before it was killed"
         proc = await asyncio.to_thread(
             _spawn_pipeline, bootstrap, migrated_ml_url, group, raw, parsed
