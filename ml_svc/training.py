@@ -7,10 +7,12 @@ the code and data it was built from, the SHA-256 of ``model.joblib``). Artifacts
 from the configured directory, only when the fingerprint matches the running code and the
 checksum matches the file: never from anywhere else, never from the network.
 
-Training: split the corpus by merchant (no merchant on both sides), fit on the training side,
-fit the temperature and measure the whole cascade (rules + a dictionary built from the
-training merchants only + model) on the held-out merchants; then refit on everything for the
-served model. User corrections join the training set with a higher sample weight.
+Training: split the corpus by merchant (no merchant on both sides), fit on the training side
+(its temperature fitted on merchants of the training side that a calibration model did not see:
+the held-out merchants are only ever scored) and measure the whole cascade (rules + a dictionary
+built from the training merchants only + model) on the held-out merchants; then refit on
+everything for the served model, which keeps that temperature. User corrections join the
+training set with a higher sample weight.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import joblib
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
+from ml_svc import embeddings
 from ml_svc.categorizer import Categorizer, Item
 from ml_svc.dataset import Corpus, group_split, load_corpus
 from ml_svc.dictionary import MerchantDictionary
@@ -41,7 +44,7 @@ from ml_svc.model import LABELS, TextModel, fit, fit_temperature, model_input
 
 log = logging.getLogger(__name__)
 
-BACKEND = "tfidf-logreg"
+BACKEND = "tfidf-logreg"  # + "+minilm-static" when trained with embeddings
 CONFIDENCE_THRESHOLD = 0.6
 CORRECTION_WEIGHT = 5.0
 _CODE_FILES = (
@@ -50,6 +53,7 @@ _CODE_FILES = (
     "dataset.py",
     "model.py",
     "dictionary.py",
+    "embeddings.py",
     "training.py",
 )
 
@@ -64,13 +68,14 @@ def fingerprint(extra: str = "") -> str:
         if path.is_file() and "eval" not in path.relative_to(here / "data").parts:
             h.update(path.relative_to(here).as_posix().encode())
             h.update(path.read_bytes())
+    h.update(embeddings.backend_id().encode())  # installing or removing the wheel retrains
     h.update(extra.encode())
     return h.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("scikit-learn", "numpy", "scipy", "joblib", "rapidfuzz"):
+    for dist in ("scikit-learn", "numpy", "scipy", "joblib", "rapidfuzz", embeddings.DISTRIBUTION):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:  # pragma: no cover
@@ -134,6 +139,35 @@ def _fit_examples(examples: Sequence[Example], progress: Callable[[str], None]) 
     return fit(texts, [e.label for e in examples], [e.weight for e in examples], progress=progress)
 
 
+#: The share of the training merchants a calibration model leaves out to fit the temperature on.
+CALIBRATION_FRACTION = 0.15
+CALIBRATION_SEED = 3
+
+
+def fit_calibrated(
+    examples: Sequence[Example], progress: Callable[[str], None] | None = None
+) -> TextModel:
+    """A model fitted on ``examples`` whose temperature was fitted on merchants of ``examples``
+    that a calibration model (fitted on the others) never saw; nothing outside ``examples`` is
+    read, so rows evaluated afterwards never tune the model's confidence."""
+    step = progress or (lambda s: log.info("training: %s", s))
+    fit_part, calibration = group_split(
+        examples, test_fraction=CALIBRATION_FRACTION, seed=CALIBRATION_SEED
+    )
+    step(f"fitting the calibration model on {len(fit_part)} examples")
+    calibration_model = _fit_examples(fit_part, step)
+    step(f"calibrating on {len(calibration)} examples of other merchants")
+    temperature = fit_temperature(
+        calibration_model,
+        [model_input(e.text, e.direction) for e in calibration],
+        [e.label for e in calibration],
+    )
+    step(f"fitting on {len(examples)} examples")
+    model = _fit_examples(examples, step)
+    model.temperature = temperature
+    return model
+
+
 def train(
     artifacts_dir: Path,
     *,
@@ -149,13 +183,9 @@ def train(
     corpus = corpus or load_corpus(extra=corrections)
     train_ex, test_ex = group_split(corpus.examples)
     train_groups = {e.group for e in train_ex}
-    step(f"fitting the validation model on {len(train_ex)} examples")
-    val_model = _fit_examples(train_ex, step)
-    step("calibrating")
-    temperature = fit_temperature(
-        val_model, [model_input(e.text, e.direction) for e in test_ex], [e.label for e in test_ex]
-    )
-    val_model.temperature = temperature
+    step(f"validation model ({len(train_ex)} examples of the training merchants)")
+    val_model = fit_calibrated(train_ex, step)
+    temperature = val_model.temperature
     val_dict = MerchantDictionary(d for d in corpus.dictionary if d.group in train_groups)
     step(f"evaluating on {len(test_ex)} held-out examples")
     metrics = evaluate(
@@ -182,7 +212,8 @@ def train(
             "train_time": now.isoformat(),
             "training_example_count": len(corpus.examples),
             "correction_count": len(corrections),
-            "backend": BACKEND,
+            "backend": BACKEND + ("+minilm-static" if final.emb_coef is not None else ""),
+            "embeddings": final.emb_backend,
             "confidence_threshold": CONFIDENCE_THRESHOLD,
             "train_seconds": round(time.monotonic() - started, 1),
         },

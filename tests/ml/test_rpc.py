@@ -15,6 +15,7 @@ from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
 from finmesh.kafka import EventConsumer, EventProducer
 from finmesh.taxonomy import CATEGORY_IDS
+from ml_svc import embeddings
 from tests.plugins.mesh import Mesh
 
 
@@ -131,7 +132,8 @@ async def test_get_model_reports_version_metrics_and_libraries(mesh: Mesh) -> No
     assert unauth.status_code == 401
     assert resp.status_code == 200, resp.text
     model = resp.json()
-    assert model["backend"] == "tfidf-logreg"
+    with_embeddings = embeddings.backend_id() != "none"
+    assert model["backend"] == "tfidf-logreg" + ("+minilm-static" if with_embeddings else "")
     assert set(model["categories"]) == CATEGORY_IDS
     metrics = model["validationMetrics"]
     assert metrics["exampleCount"] > 1000 and 0 < metrics["accuracy"] <= 1

