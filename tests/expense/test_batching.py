@@ -128,7 +128,14 @@ async def test_a_caller_that_gave_up_before_its_batch_is_dropped() -> None:
 
 
 @pytest.fixture
-def switches() -> Iterator[None]:
+def widened_race() -> Iterator[None]:
+    """A pause between reading and writing a budget's ``spent`` (so a missing CAS shows);
+    the production switches restored afterwards."""
+
+    async def widen(point: str) -> None:
+        await asyncio.sleep(0.003)
+
+    budgets.RACE_HOOK = widen
     yield
     budgets.USE_CAS = True
     budgets.RACE_HOOK = None
@@ -177,12 +184,8 @@ async def _storm(pool: Pool, user: str, creates: int = 200) -> Decimal:
 
 
 async def test_batched_creates_of_two_replicas_keep_the_budget_exact(
-    expense_pool: Pool, switches: None
+    expense_pool: Pool, widened_race: None
 ) -> None:
-    async def widen(point: str) -> None:
-        await asyncio.sleep(0.003)
-
-    budgets.RACE_HOOK = widen
     user = "batch-storm"
     total = await _storm(expense_pool, user)
     assert (await budgets.get_budget(expense_pool, user, MONTH, "groceries")).spent == total
@@ -211,12 +214,8 @@ async def test_batched_creates_of_two_replicas_keep_the_budget_exact(
 
 
 async def test_without_the_cas_batched_replicas_lose_updates(
-    expense_pool: Pool, switches: None
+    expense_pool: Pool, widened_race: None
 ) -> None:
-    async def widen(point: str) -> None:
-        await asyncio.sleep(0.003)
-
-    budgets.RACE_HOOK = widen
     budgets.USE_CAS = False
     user = "batch-storm-no-cas"
     total = await _storm(expense_pool, user)
