@@ -24,6 +24,7 @@ import zipfile
 from functools import lru_cache
 from importlib import metadata, util
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -113,13 +114,18 @@ class StaticEmbedder:
         return ids
 
     def embed(self, text: str) -> FloatArray:
-        """The unit-length mean of the pieces' vectors; zeros for a text with no pieces."""
+        """The mean of the pieces' vectors; zeros for a text with no pieces."""
         ids = self.token_ids(text)
         if not ids:
             return np.zeros(self.dim, dtype=np.float32)
-        v: FloatArray = self.table[ids].mean(axis=0)
-        n = float(np.sqrt(v @ v))
-        return v / n if n > 0 else v
+        v: FloatArray = self.table.take(ids, axis=0).mean(axis=0)
+        return v
+
+    def project(self, weights: npt.NDArray[np.floating[Any]]) -> FloatArray:
+        """``table @ weights``: a linear model of :meth:`embed` is the mean of these rows (a
+        2 MB matrix for 18 classes instead of 1.5 kB rows of a 47 MB table per piece)."""
+        out: FloatArray = np.ascontiguousarray(self.table @ weights.astype(np.float32))
+        return out
 
     def embed_many(self, texts: list[str]) -> FloatArray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

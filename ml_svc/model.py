@@ -22,6 +22,7 @@ from scipy import sparse  # type: ignore[import-untyped]
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from finmesh.taxonomy import CATEGORIES
 from ml_svc import embeddings
@@ -92,21 +93,27 @@ class TextModel:
         embedder = self.embedder()
         if embedder is None or self.emb_coef is None or self.emb_intercept is None:
             return None
+        proj: npt.NDArray[np.float32] | None = self.__dict__.get("_emb_proj")
+        if proj is None:  # (vocabulary, classes): the embedding weights folded into the table
+            proj = embedder.project(self.emb_coef[:-1])
+            self.__dict__["_emb_proj"] = proj
         head, _, rest = text.partition(" ")
-        v = embedder.embed(rest)
-        coef = self.emb_coef
-        out: FloatArray = v @ coef[:-1] + self.emb_intercept
+        ids = embedder.token_ids(rest)
+        out: FloatArray = self.emb_intercept.copy()
+        if ids:
+            out += proj.take(ids, axis=0).mean(axis=0)
         if head == "dircredit":
-            out = out + coef[-1]
+            out += self.emb_coef[-1]
         return out
 
     def combine(self, z: FloatArray, z_emb: FloatArray | None) -> FloatArray:
-        """The average of the two models' log-probabilities (``z`` alone without embeddings);
-        rows or single vectors."""
+        """The average of the two models' log-probabilities (``z`` alone without embeddings),
+        up to a constant per row, which no softmax sees: ``(1-a)*z + a*z_emb`` (rows or single
+        vectors)."""
         if z_emb is None:
             return z
         a = self.emb_blend
-        out: FloatArray = (1.0 - a) * _log_softmax(z) + a * _log_softmax(z_emb)
+        out: FloatArray = (1.0 - a) * z + a * z_emb
         return out
 
     def features(self, texts: Sequence[str]) -> sparse.csr_matrix:
@@ -238,14 +245,7 @@ class TextModel:
         return seen
 
 
-_CACHES = ("_fast", "_weights_t", "_embedder")
-
-
-def _log_softmax(z: FloatArray) -> FloatArray:
-    m = z.max(axis=-1, keepdims=True)
-    s = z - m
-    out: FloatArray = s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
-    return out
+_CACHES = ("_fast", "_weights_t", "_embedder", "_emb_proj")
 
 
 def _fast_tfidf(vec: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:
@@ -312,8 +312,13 @@ def fit(
             head, _, rest = text.partition(" ")
             dense[i, :-1] = embedder.embed(rest)
             dense[i, -1] = head == "dircredit"
-        emb = LogisticRegression(C=EMB_C, max_iter=1000, solver="lbfgs", class_weight="balanced")
-        emb.fit(dense, y, sample_weight=sample_weight)
+        emb = LogisticRegression(
+            C=EMB_C, max_iter=200, tol=1e-3, solver="lbfgs", class_weight="balanced"
+        )
+        # One BLAS thread: these small dense products only lose to thread hand-offs (8x slower
+        # with two threads on a busy two-core machine).
+        with threadpool_limits(limits=1):
+            emb.fit(dense, y, sample_weight=sample_weight)
         model.emb_coef = np.ascontiguousarray(emb.coef_.T)
         model.emb_intercept = np.asarray(emb.intercept_, dtype=np.float64)
         model.emb_blend = EMB_BLEND

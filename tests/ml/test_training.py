@@ -84,7 +84,8 @@ def test_wordpieces_are_bert_uncased() -> None:
     assert e.token_ids("Clínica Abreu") == [9349, 2050, 11113, 2890, 2226]  # accents stripped
     assert e.token_ids("") == []
     v = e.embed("tesco stores")
-    assert v.shape == (384,) and abs(float(v @ v) - 1.0) < 1e-5
+    assert v.shape == (384,)
+    assert np.allclose(v, e.table[e.token_ids("tesco stores")].mean(axis=0))
     assert not e.embed("").any()
 
 
@@ -102,6 +103,15 @@ def test_served_model_averages_in_the_embeddings_and_the_fast_path_agrees(
     for row, text in enumerate(texts):
         z, _idx, _val = m.item_logits(text)
         assert np.allclose(z, batch[row], atol=1e-6)
+    # The served path (projected table) equals the features the embedding model was fitted on.
+    assert m.emb_coef is not None and m.emb_intercept is not None
+    e = _embedder()
+    for text in texts:
+        head, _, rest = text.partition(" ")
+        x = np.append(e.embed(rest), 1.0 if head == "dircredit" else 0.0)
+        z_emb = m.emb_logits(text)
+        assert z_emb is not None
+        assert np.allclose(z_emb, x @ m.emb_coef + m.emb_intercept, atol=1e-4)
 
 
 def test_without_the_wheel_the_model_is_tfidf_only(
