@@ -100,6 +100,7 @@ def stop(
     pid = read_pid(run_dir, name)
     if pid is None:
         pid_file(run_dir, name).unlink(missing_ok=True)
+        _reap_exited()
         return False
     kill_group(pid, sig)
     deadline = time.monotonic() + timeout_seconds
@@ -112,6 +113,7 @@ def stop(
             _reap(pid)
             time.sleep(0.05)
     pid_file(run_dir, name).unlink(missing_ok=True)
+    _reap_exited()
     return True
 
 
@@ -124,6 +126,14 @@ def kill_group(pid: int, sig: int) -> None:
     except PermissionError:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
+
+
+def _reap_exited() -> None:
+    """Collect every child of ours that has exited: one that was already a zombie when
+    :func:`stop` looked is "not alive", so its wait loops never reaped it."""
+    for pid, proc in list(_CHILDREN.items()):
+        if proc.poll() is not None:
+            del _CHILDREN[pid]
 
 
 def _reap(pid: int) -> None:
