@@ -127,6 +127,24 @@ async def lock_months(conn: Conn, user_id: str, months: Iterable[str]) -> None:
         await lock_month(conn, user_id, month)
 
 
+#: A condition for a statement to take, itself, the shared month locks :func:`lock_months`
+#: would take (one round trip less): its one parameter is :func:`month_lock_keys`. An
+#: uncorrelated scalar subquery is evaluated once, before the statement produces any row; the
+#: statements after it see what was committed before the locks were granted.
+TAKE_MONTH_LOCKS = (
+    "(SELECT count(pg_advisory_xact_lock_shared(k)) FROM"
+    " (SELECT k FROM unnest(%s::bigint[]) WITH ORDINALITY AS l(k, n) ORDER BY n) AS o) >= 0"
+)
+
+
+def month_lock_keys(user_id: str, months: Iterable[str]) -> list[int]:
+    """The keys of the shared locks :func:`lock_months` takes, in its order (none when the
+    advisory lock is switched off), for :data:`TAKE_MONTH_LOCKS`."""
+    if not USE_ADVISORY_LOCK:
+        return []
+    return [lock_key(user_id, month) for month in sorted(set(months))]
+
+
 async def apply_spend_change(
     conn: AsyncConnection[Any],
     *,

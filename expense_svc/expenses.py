@@ -74,9 +74,13 @@ def budget_key(row: ExpenseRow | ExpenseDraft) -> tuple[str, str, str] | None:
 SpendMove = tuple[str, ExpenseRow | None, ExpenseRow | None]
 
 
-async def _move_spend(conn: Conn, user_id: str, moves: Sequence[SpendMove]) -> None:
+async def _move_spend(
+    conn: Conn, user_id: str, moves: Sequence[SpendMove], *, months_locked: bool = False
+) -> None:
     """Apply the budget effect of expenses going from ``old`` to ``new`` (None: absent), for
-    each ``(expense_id, old, new)`` of ``moves``: one budget update per budget touched."""
+    each ``(expense_id, old, new)`` of ``moves``: one budget update per budget touched.
+    ``months_locked``: the caller's transaction already holds the shared locks of every month
+    the moves touch (:data:`budgets.TAKE_MONTH_LOCKS`)."""
     changes: dict[tuple[str, str, str], list[tuple[str, Decimal]]] = {}
     for expense_id, old, new in moves:
         if old is not None and (key := budget_key(old)) is not None:
@@ -86,7 +90,8 @@ async def _move_spend(conn: Conn, user_id: str, moves: Sequence[SpendMove]) -> N
     changes = {k: v for k, v in changes.items() if sum(d for _, d in v) != 0}
     if not changes:
         return
-    await budgets.lock_months(conn, user_id, (k[0] for k in changes))
+    if not months_locked:
+        await budgets.lock_months(conn, user_id, (k[0] for k in changes))
     for (month, category, currency), deltas in sorted(changes.items()):
         await budgets.apply_spend_change(
             conn,
@@ -145,6 +150,9 @@ async def insert_expenses(
         await check_category(conn, user_id, category, "expense.category")
     ids = [uuid.uuid4() for _ in news]
     drafts = [n.draft for n in news]
+    # The INSERT takes the shared locks of the months whose budgets the expenses count towards
+    # (instead of a statement of its own before the budget change).
+    months = {key[0] for d in drafts if (key := budget_key(d)) is not None}
     cur = await conn.execute(
         "INSERT INTO expenses (id, user_id, amount, currency, direction, description, merchant,"
         " category, category_source, category_confidence, date, origin, locale)"
@@ -152,7 +160,7 @@ async def insert_expenses(
         " CASE WHEN g IS NULL THEN NULL ELSE 1 END, t, o, l"
         " FROM unnest(%s::uuid[], %s::numeric[], %s::text[], %s::text[], %s::text[], %s::text[],"
         " %s::text[], %s::date[], %s::text[], %s::text[]) AS u(i, a, c, d, s, m, g, t, o, l)"
-        f" RETURNING {EXPENSE_COLUMNS}",
+        f" WHERE {budgets.TAKE_MONTH_LOCKS} RETURNING {EXPENSE_COLUMNS}",
         (
             user_id,
             ids,
@@ -165,6 +173,7 @@ async def insert_expenses(
             [d.date for d in drafts],
             [n.origin for n in news],
             [n.locale for n in news],
+            budgets.month_lock_keys(user_id, months),
         ),
     )
     by_id = {r.id: r for r in map(row_to_expense_row, await cur.fetchall())}
@@ -177,7 +186,7 @@ async def insert_expenses(
         events.append((user_id, event))
     await outbox.enqueue_many(conn, RAW_TOPIC, events)
     # the budget last: its row lock (a hot budget's bottleneck) is then held only until COMMIT
-    await _move_spend(conn, user_id, [(row.id, None, row) for row in rows])
+    await _move_spend(conn, user_id, [(row.id, None, row) for row in rows], months_locked=True)
     return created
 
 
