@@ -8,7 +8,10 @@ enrich the expenses created by one run in the background during the next, biasin
 run comes second. expense_svc keeps its outbox relay and consumer; the outbox is drained
 between runs.
 
-Figures (``expense.*``):
+Figures (``expense.*``). The four create figures (gRPC, Envoy, gateway, SQL baseline) come
+from :data:`ROUNDS` rounds in which the paths take turns, each for its share of
+``BENCH_SECONDS``, summed per path: on a shared machine whose speed drifts by tens of percent
+within minutes, a ratio of two back-to-back runs measures the drift as much as the paths.
 
 * ``create_grpc_*``: CreateExpense over direct gRPC with ``ghz`` (4 users x 8 in flight, one
   process per user since a token is per user; each user's groceries budget for the month
@@ -85,6 +88,8 @@ EXPENSE: dict[str, Any] = {
 }
 USERS = 4
 IN_FLIGHT = 32
+#: The create runs (gRPC, Envoy, gateway, SQL baseline) take turns this many times.
+ROUNDS = 3
 SQL_CLIENTS = 10  # expense_svc's pool size (DatabaseConfig.pool_max_size)
 
 TARGETS: dict[str, Target] = {
@@ -109,6 +114,21 @@ class Load:
     @property
     def rps(self) -> float:
         return self.ok / self.seconds if self.seconds > 0 else 0.0
+
+
+def _combined(runs: Sequence[Load]) -> Load:
+    """Several runs of one path as one: requests and seconds summed; percentiles over every
+    latency when the tool reports them (ghz), else the median of the runs' (wrk)."""
+    latencies = [ms for run in runs for ms in run.latencies_ms]
+    ok = sum(run.ok for run in runs)
+    errors = sum(run.errors for run in runs)
+    seconds = sum(run.seconds for run in runs)
+    if latencies:
+        return Load(
+            ok, errors, seconds, latencies, percentile(latencies, 50), percentile(latencies, 99)
+        )
+    p50 = statistics.median(run.p50_ms for run in runs)
+    return Load(ok, errors, seconds, (), p50, statistics.median(run.p99_ms for run in runs))
 
 
 def _seconds() -> float:
@@ -404,47 +424,51 @@ def run() -> dict[str, float]:
                 ]
             )
 
+        envoy_url = f"http://127.0.0.1:{stack.cfg.ports.envoy}"
+        gateway_url = f"http://127.0.0.1:{stack.cfg.ports.gateway}"
         _say("warming up")
         grpc_load(warmup)
-        _wrk(wrk, f"http://127.0.0.1:{stack.cfg.ports.envoy}", tokens, warmup, workdir)
+        _wrk(wrk, envoy_url, tokens, warmup, workdir)
         _wait_outbox_drained(stack)
 
-        _say(f"CreateExpense over gRPC ({seconds:g}s)")
-        g = grpc_load(seconds)
+        # The paths take turns, ROUNDS times, each for its share of ``seconds``: a drift in the
+        # (shared, noisy) machine's speed then meets every path alike instead of one ratio's
+        # numerator and not its denominator.
+        share = float(max(2, round(seconds / ROUNDS)))  # whole seconds: wrk takes no fractions
+        grpc_runs: list[Load] = []
+        envoy_runs: list[Load] = []
+        gateway_runs: list[Load] = []
+        sql_runs: list[float] = []
+        for n in range(1, ROUNDS + 1):
+            _say(
+                f"round {n}/{ROUNDS}: CreateExpense over gRPC, as JSON through Envoy and through"
+                f" the FastAPI gateway, and the same SQL transaction with pgbench ({share:g}s each)"
+            )
+            grpc_runs.append(grpc_load(share))
+            _wait_outbox_drained(stack)
+            envoy_runs.append(_wrk(wrk, envoy_url, tokens, share, workdir))
+            _wait_outbox_drained(stack)
+            gateway_runs.append(_wrk(wrk, gateway_url, tokens, share, workdir))
+            _wait_outbox_drained(stack)
+            sql_runs.append(_sql_baseline(stack, share, workdir))
+        g, e, gw = _combined(grpc_runs), _combined(envoy_runs), _combined(gateway_runs)
+        tps = statistics.fmean(sql_runs)
         figures |= {
             "expense.create_grpc_rps": g.rps,
             "expense.create_grpc_p50_ms": g.p50_ms,
             "expense.create_grpc_p99_ms": g.p99_ms,
             "expense.create_grpc_errors": float(g.errors),
-        }
-        _wait_outbox_drained(stack)
-
-        _say(f"CreateExpense as JSON through Envoy ({seconds:g}s)")
-        e = _wrk(wrk, f"http://127.0.0.1:{stack.cfg.ports.envoy}", tokens, seconds, workdir)
-        figures |= {
             "expense.create_envoy_json_rps": e.rps,
             "expense.create_envoy_json_p50_ms": e.p50_ms,
             "expense.create_envoy_json_p99_ms": e.p99_ms,
             "expense.create_envoy_json_errors": float(e.errors),
             "expense.envoy_json_vs_grpc_ratio": e.rps / g.rps if g.rps else float("nan"),
-        }
-        _wait_outbox_drained(stack)
-
-        _say(f"CreateExpense as JSON through the FastAPI gateway ({seconds:g}s)")
-        gw = _wrk(wrk, f"http://127.0.0.1:{stack.cfg.ports.gateway}", tokens, seconds, workdir)
-        figures |= {
             "expense.create_gateway_json_rps": gw.rps,
             "expense.create_gateway_json_p50_ms": gw.p50_ms,
             "expense.create_gateway_json_p99_ms": gw.p99_ms,
             "expense.create_gateway_json_errors": float(gw.errors),
             "expense.gateway_json_vs_grpc_ratio": gw.rps / g.rps if g.rps else float("nan"),
             "expense.gateway_vs_envoy_ratio": gw.rps / e.rps if e.rps else float("nan"),
-        }
-        _wait_outbox_drained(stack)
-
-        _say(f"the same SQL transaction with pgbench ({seconds:g}s)")
-        tps = _sql_baseline(stack, seconds, workdir)
-        figures |= {
             "expense.sql_baseline_tps": tps,
             "expense.create_vs_sql_ratio": g.rps / tps if tps else float("nan"),
         }
