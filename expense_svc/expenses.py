@@ -142,8 +142,9 @@ async def insert_expenses(
     conn: Conn, user_id: str, news: Sequence[NewExpense]
 ) -> list[expense_pb2.Expense]:
     """Insert expenses with their budget effect and ``ExpenseRecorded`` events, in the
-    caller's transaction (no idempotency): one INSERT, one outbox INSERT, one update per
-    budget touched. Returns the expenses in the order of ``news``."""
+    caller's transaction (no idempotency): one INSERT (which also takes the month locks), one
+    outbox INSERT, one update per budget touched. Returns the expenses in the order of
+    ``news``."""
     if not news:
         return []
     for category in sorted({n.draft.category for n in news if n.draft.category is not None}):
@@ -196,7 +197,7 @@ async def create_expenses(
     """Record expenses in one transaction (all or none); one result per item of ``news``, in
     order. An item with an idempotency key already used for the same request gets the
     original expense (replay), and nothing new is written for it. No two items may share an
-    idempotency key (the second would wait for the first, in the same transaction)."""
+    idempotency key (the second would find the first's claim unfinished: ABORTED, in flight)."""
 
     async def work(conn: Conn) -> list[expense_pb2.Expense]:
         results: dict[int, expense_pb2.Expense] = {}
