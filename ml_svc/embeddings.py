@@ -171,8 +171,13 @@ def read_table(zip_path: Path) -> tuple[dict[str, int], FloatArray]:
             start, end = info["data_offsets"]
             skip = start
             while skip > 0:  # a deflated member: read forward to the tensor
-                skip -= len(f.read(min(skip, 1 << 22)))
+                chunk = f.read(min(skip, 1 << 22))
+                if not chunk:
+                    raise ValueError("model.safetensors ends before its tensors")
+                skip -= len(chunk)
             data = f.read(end - start)
+            if len(data) != end - start:
+                raise ValueError("model.safetensors ends inside the embedding table")
     rows, dim = info["shape"]
     table = np.frombuffer(data, dtype="<f4").reshape(rows, dim).astype(np.float32)
     if len(vocab) > rows:
