@@ -81,13 +81,21 @@ async def _move_spend(
     each ``(expense_id, old, new)`` of ``moves``: one budget update per budget touched.
     ``months_locked``: the caller's transaction already holds the shared locks of every month
     the moves touch (:data:`budgets.TAKE_MONTH_LOCKS`)."""
-    changes: dict[tuple[str, str, str], list[tuple[str, Decimal]]] = {}
+    # per budget, each expense's net change (an edit within one budget is one delta, not a
+    # leave and a re-entry), in the order of ``moves``
+    nets: dict[tuple[str, str, str], dict[str, Decimal]] = {}
     for expense_id, old, new in moves:
         if old is not None and (key := budget_key(old)) is not None:
-            changes.setdefault(key, []).append((expense_id, -old.amount))
+            net = nets.setdefault(key, {})
+            net[expense_id] = net.get(expense_id, Decimal(0)) - old.amount
         if new is not None and (key := budget_key(new)) is not None:
-            changes.setdefault(key, []).append((expense_id, new.amount))
-    changes = {k: v for k, v in changes.items() if sum(d for _, d in v) != 0}
+            net = nets.setdefault(key, {})
+            net[expense_id] = net.get(expense_id, Decimal(0)) + new.amount
+    changes = {
+        key: [(i, d) for i, d in net.items() if d != 0]
+        for key, net in nets.items()
+        if sum(net.values()) != 0
+    }
     if not changes:
         return
     if not months_locked:
