@@ -133,22 +133,51 @@ def ensure_kafka_jars(cache_dir: Path, *, pom: Path = POM_PATH) -> Path:
             "-f",
             str(pom),
             f"-Dmaven.repo.local={cache_dir / 'm2'}",
+            # Wagon retries a transfer cut off mid-body too (by default only unsent requests).
+            "-Dmaven.wagon.http.retryHandler.count=5",
+            "-Dmaven.wagon.http.retryHandler.requestSentEnabled=true",
             f"{_DEPENDENCY_PLUGIN}:copy-dependencies",
             "-DincludeScope=runtime",
             f"-DoutputDirectory={staging}",
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
-            shutil.rmtree(staging, ignore_errors=True)
-            raise KafkaSetupError(
-                f"Maven could not resolve the Kafka jars (exit {proc.returncode}):\n"
-                f"{_tail(proc.stdout + proc.stderr)}"
-            )
+        _run_maven(cmd, staging)
         shutil.rmtree(libs, ignore_errors=True)
         staging.rename(libs)
         marker.write_text(pom_digest + "\n")
         print(f"resolved Kafka jars in {time.monotonic() - started:.1f}s", flush=True)
     return libs
+
+
+#: Pauses before each further Maven attempt: a reset connection to Maven Central is usually
+#: gone a few seconds later, and what was downloaded before it stays in the local repository.
+RESOLVE_RETRY_DELAYS = (5.0, 20.0, 60.0)
+
+
+def _run_maven(cmd: list[str], staging: Path) -> None:
+    """Run the copy-dependencies ``cmd`` until it leaves the broker jar in ``staging``.
+
+    Retries with :data:`RESOLVE_RETRY_DELAYS` between attempts (each says why on stdout); raises
+    :class:`KafkaSetupError` with Maven's own words when the last attempt fails too.
+    """
+    attempts = len(RESOLVE_RETRY_DELAYS) + 1
+    for attempt in range(1, attempts + 1):
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode == 0 and any(staging.glob("kafka_2.13-*.jar")):
+            return
+        shutil.rmtree(staging, ignore_errors=True)
+        output = _tail(proc.stdout + proc.stderr)
+        if attempt == attempts:
+            raise KafkaSetupError(
+                f"Maven could not resolve the Kafka jars after {attempts} attempts "
+                f"(exit {proc.returncode}):\n{output}"
+            )
+        delay = RESOLVE_RETRY_DELAYS[attempt - 1]
+        print(
+            f"Maven attempt {attempt}/{attempts} failed (exit {proc.returncode}); "
+            f"retrying in {delay:.0f}s:\n{_tail(output, 5)}",
+            flush=True,
+        )
+        time.sleep(delay)
 
 
 def _marker_matches(marker: Path, digest: str) -> bool:
