@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import textwrap
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest_asyncio
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -471,6 +473,83 @@ async def test_notify_wakes_the_relay_long_before_its_next_poll(
         await running.close()
     events = await read_topic(kafka_bootstrap_servers, RAW, {user}, distinct_ids(1))
     assert [e.event_id for e in events] == [event_id]
+
+
+async def test_rows_committed_within_one_cycle_spacing_go_out_as_one_batch(
+    kafka_bootstrap_servers: str, relay_pool: tuple[str, db.Pool]
+) -> None:
+    url, pool = relay_pool
+    user = user_id("pace")
+    batches: list[int] = []
+
+    async def count(rows: Sequence[OutboxRow]) -> None:
+        batches.append(len(rows))
+
+    relay = OutboxRelay(
+        pool,
+        listen_conninfo=url,
+        bootstrap_servers=kafka_bootstrap_servers,
+        settings=RelaySettings(poll_interval_seconds=120, min_cycle_seconds=2.0),
+        on_produced=count,
+    )
+    running = RunningRelay(relay)
+
+    async def drained() -> bool:
+        return await unpublished(pool) == 0
+
+    try:
+        await asyncio.wait_for(relay.listening.wait(), 15)
+        await asyncio.sleep(2.5)  # a quiet spell longer than the spacing
+        await record_expense(pool, user)
+        await wait_until(drained, "the first row after a quiet spell", within=30, every=0.05)
+        assert batches == [1]
+        # Six commits, each notifying, 0.1 s apart: all within 2 s of the last cycle's start,
+        # so they wait for the next cycle together (without the spacing: one cycle each).
+        for _ in range(6):
+            await record_expense(pool, user)
+            await asyncio.sleep(0.1)
+        await wait_until(drained, "the relay to publish the six", within=30)
+    finally:
+        await running.close()
+    assert batches[0] == 1 and sum(batches[1:]) == 6
+    assert len(batches) - 1 <= 2, f"six rows in {len(batches) - 1} batches: {batches[1:]}"
+    events = await read_topic(kafka_bootstrap_servers, RAW, {user}, distinct_ids(7))
+    assert len({e.event_id for e in events}) == 7
+
+
+async def test_the_relay_runs_on_its_own_with_python_dash_m_and_stops_on_sigterm(
+    kafka_bootstrap_servers: str, relay_pool: tuple[str, db.Pool], tmp_path: Path
+) -> None:
+    url, pool = relay_pool
+    user = user_id("standalone")
+    _, event_id = await record_expense(pool, user)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "expense_svc.relay",
+        cwd=REPO_ROOT,
+        env={
+            **os.environ,
+            "FINMESH_HOME": str(tmp_path),
+            "DATABASE_URL": url,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+        },
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+
+        async def drained() -> bool:
+            assert child.returncode is None, "python -m expense_svc.relay exited"
+            return await unpublished(pool) == 0
+
+        await wait_until(drained, "the standalone relay to publish", within=60)
+    finally:
+        if child.returncode is None:
+            child.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(child.communicate(), 60)
+    assert child.returncode == 0, err.decode()[-2000:]
+    (event,) = await read_topic(kafka_bootstrap_servers, RAW, {user}, distinct_ids(1))
+    assert event.event_id == event_id
 
 
 async def test_rows_without_a_notification_are_found_by_the_poll(
