@@ -5,8 +5,8 @@ The stack is :class:`finmesh.stack.runner.Stack`, exactly what ``make up`` runs 
 PostgreSQL with fsync on, a local Kafka, the services behind Envoy), with a temporary home and
 free ports, but without ml_svc and insight_svc: ml_svc trains its model at start and would
 enrich the expenses created by one run in the background during the next, biasing whichever
-run comes second. expense_svc keeps its outbox relay and consumer; the outbox is drained
-between runs.
+run comes second. expense_svc keeps its outbox relay (a process beside it) and its enrichment
+consumer; the outbox is drained between runs.
 
 Figures (``expense.*``). The four create figures (gRPC, Envoy, gateway, SQL baseline) come
 from :data:`ROUNDS` rounds in which the paths take turns, each for its share of
@@ -202,7 +202,7 @@ def _wait_outbox_drained(stack: Stack, timeout: float = 60.0) -> None:
             if last is None or left < last:
                 stuck_since = time.monotonic()
             elif time.monotonic() - stuck_since > 10:
-                _say(f"outbox not draining ({left} rows): is the relay wired into expense_svc?")
+                _say(f"outbox not draining ({left} rows): is the outbox relay running?")
                 return
             last = left
             time.sleep(0.5)

@@ -1,5 +1,6 @@
-"""expense_svc entry point: open the database, apply migrations, start the outbox relay and
-the enrichment consumer in the background, serve the servicers."""
+"""expense_svc entry point: open the database, apply migrations, start the enrichment consumer
+in the background, serve the servicers. The outbox relay runs beside it as a process of its own
+(``python -m expense_svc.relay``; see :mod:`expense_svc.relay` for why)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from expense_svc import consumer, relay
+from expense_svc import consumer
 from expense_svc.ml_client import MlClient
 from expense_svc.service import BudgetService, ExpenseService
 from finance.expense.v1 import (
@@ -32,7 +33,7 @@ async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
         ml = MlClient(cfg.ml_target)
         expenses = ExpenseService(pool, ml)
         budgets = BudgetService(pool)
-        async with relay.start_background(cfg, pool), consumer.start_background(cfg, pool):
+        async with consumer.start_background(cfg, pool):
             yield [
                 ServiceDef(
                     expense_service_pb2.DESCRIPTOR.services_by_name["ExpenseService"].full_name,

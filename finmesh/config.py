@@ -5,34 +5,35 @@ build these objects directly instead of patching ``os.environ``.
 
 Environment variables (all optional):
 
-=============================  ==========================================  ==================
-variable                       meaning                                     default
-=============================  ==========================================  ==================
-``FINMESH_HOME``               state directory (data, logs, keys, cache)   ``<repo>/.finmesh``
-``DATABASE_URL``               external PostgreSQL instead of embedded     (embedded)
-``KAFKA_BOOTSTRAP_SERVERS``    external Kafka instead of the local broker  (local broker)
-``FINMESH_JWT_ISSUER``         expected ``iss`` claim                      ``finmesh-local``
-``FINMESH_JWT_AUDIENCE``       expected ``aud`` claim                      ``finmesh``
-``FINMESH_JWKS_PATH``          JWKS file with the public verification keys ``<home>/keys/jwks.json``
-``EXPENSE_SVC_PORT``           expense_svc gRPC port                       ``50051``
-``ML_SVC_PORT``                ml_svc gRPC port                            ``50052``
-``INSIGHT_SVC_PORT``           insight_svc gRPC port                       ``50053``
-``EXPENSE_SVC_METRICS_PORT``   expense_svc Prometheus port                 ``9464``
-``ML_SVC_METRICS_PORT``        ml_svc Prometheus port                      ``9465``
-``INSIGHT_SVC_METRICS_PORT``   insight_svc Prometheus port                 ``9466``
-``ENVOY_PORT``                 Envoy edge (JSON, gRPC, gRPC-Web)           ``8080``
-``ENVOY_ADMIN_PORT``           Envoy admin, loopback only                  ``9901``
-``GATEWAY_PORT``               FastAPI gateway                             ``8000``
-``FRONTEND_PORT``              dashboard                                   ``5173``
-``POSTGRES_PORT``              embedded PostgreSQL                         ``5433``
-``KAFKA_PORT``                 local Kafka broker                          ``9092``
-``KAFKA_CONTROLLER_PORT``      local Kafka KRaft controller                ``9093``
-``FINMESH_BIND_HOST``          address the services listen on              ``127.0.0.1``
-``EXPENSE_SVC_TARGET``         how other services reach expense_svc        ``127.0.0.1:<port>``
-``ML_SVC_TARGET``              how other services reach ml_svc             ``127.0.0.1:<port>``
-``INSIGHT_SVC_TARGET``         how other services reach insight_svc        ``127.0.0.1:<port>``
-``FINMESH_LOG_LEVEL``          log level                                   ``INFO``
-=============================  ==========================================  ==================
+==============================  =========================================  ==================
+variable                        meaning                                    default
+==============================  =========================================  ==================
+``FINMESH_HOME``                state directory (data, logs, keys, cache)  ``<repo>/.finmesh``
+``DATABASE_URL``                external PostgreSQL instead of embedded    (embedded)
+``KAFKA_BOOTSTRAP_SERVERS``     external Kafka, not the local broker       (local broker)
+``FINMESH_JWT_ISSUER``          expected ``iss`` claim                     ``finmesh-local``
+``FINMESH_JWT_AUDIENCE``        expected ``aud`` claim                     ``finmesh``
+``FINMESH_JWKS_PATH``           JWKS file of the token-verifying keys      ``<home>/keys/jwks.json``
+``EXPENSE_SVC_PORT``            expense_svc gRPC port                      ``50051``
+``ML_SVC_PORT``                 ml_svc gRPC port                           ``50052``
+``INSIGHT_SVC_PORT``            insight_svc gRPC port                      ``50053``
+``EXPENSE_SVC_METRICS_PORT``    expense_svc Prometheus port                ``9464``
+``ML_SVC_METRICS_PORT``         ml_svc Prometheus port                     ``9465``
+``INSIGHT_SVC_METRICS_PORT``    insight_svc Prometheus port                ``9466``
+``EXPENSE_RELAY_METRICS_PORT``  outbox relay Prometheus port               ``9467``
+``ENVOY_PORT``                  Envoy edge (JSON, gRPC, gRPC-Web)          ``8080``
+``ENVOY_ADMIN_PORT``            Envoy admin, loopback only                 ``9901``
+``GATEWAY_PORT``                FastAPI gateway                            ``8000``
+``FRONTEND_PORT``               dashboard                                  ``5173``
+``POSTGRES_PORT``               embedded PostgreSQL                        ``5433``
+``KAFKA_PORT``                  local Kafka broker                         ``9092``
+``KAFKA_CONTROLLER_PORT``       local Kafka KRaft controller               ``9093``
+``FINMESH_BIND_HOST``           address the services listen on             ``127.0.0.1``
+``EXPENSE_SVC_TARGET``          how other services reach expense_svc       ``127.0.0.1:<port>``
+``ML_SVC_TARGET``               how other services reach ml_svc            ``127.0.0.1:<port>``
+``INSIGHT_SVC_TARGET``          how other services reach insight_svc       ``127.0.0.1:<port>``
+``FINMESH_LOG_LEVEL``           log level                                  ``INFO``
+==============================  =========================================  ==================
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class Ports:
     expense_metrics: int = 9464
     ml_metrics: int = 9465
     insight_metrics: int = 9466
+    relay_metrics: int = 9467
     envoy: int = 8080
     envoy_admin: int = 9901
     gateway: int = 8000
@@ -206,6 +208,7 @@ def stack_from_env(env: Mapping[str, str] | None = None) -> StackConfig:
         expense_metrics=_int(env, "EXPENSE_SVC_METRICS_PORT", d.expense_metrics),
         ml_metrics=_int(env, "ML_SVC_METRICS_PORT", d.ml_metrics),
         insight_metrics=_int(env, "INSIGHT_SVC_METRICS_PORT", d.insight_metrics),
+        relay_metrics=_int(env, "EXPENSE_RELAY_METRICS_PORT", d.relay_metrics),
         envoy=_int(env, "ENVOY_PORT", d.envoy),
         envoy_admin=_int(env, "ENVOY_ADMIN_PORT", d.envoy_admin),
         gateway=_int(env, "GATEWAY_PORT", d.gateway),

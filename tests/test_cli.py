@@ -94,9 +94,18 @@ def test_status_reports_every_component_healthy(mesh: Mesh) -> None:
         "ENVOY_ADMIN_PORT": str(p.envoy_admin),
         "GATEWAY_PORT": str(p.gateway),
         "FRONTEND_PORT": str(p.frontend),
+        "EXPENSE_RELAY_METRICS_PORT": str(p.relay_metrics),
     }
     done = _finmesh("status", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    for name in ("expense_svc", "ml_svc", "insight_svc", "gateway", "envoy", "frontend"):
+    for name in (
+        "expense_svc",
+        "ml_svc",
+        "insight_svc",
+        "expense_relay",
+        "gateway",
+        "envoy",
+        "frontend",
+    ):
         line = next(row for row in done.stdout.splitlines() if row.startswith(name))
         assert "healthy" in line, done.stdout

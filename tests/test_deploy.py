@@ -29,8 +29,18 @@ def test_compose_envoy_config_is_generated_and_valid(tmp_path: Path) -> None:
 def test_compose_has_the_whole_topology() -> None:
     compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    for name in ("postgres", "kafka", "kafka-ui", "envoy", "expense-svc", "ml-svc", "insight-svc"):
+    for name in (
+        "postgres",
+        "kafka",
+        "kafka-ui",
+        "envoy",
+        "expense-svc",
+        "expense-relay",
+        "ml-svc",
+        "insight-svc",
+    ):
         assert name in services, name
+    assert services["expense-relay"]["command"] == ["python", "-m", "expense_svc.relay"]
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["envoy"]["image"].startswith("envoyproxy/envoy:")

@@ -1,10 +1,11 @@
 """The local stack: what `make up`, `make down` and `finmesh status` do.
 
 Start order: dev keys → PostgreSQL (embedded, unless ``DATABASE_URL``) → Kafka (local broker,
-unless ``KAFKA_BOOTSTRAP_SERVERS``) and its topics → the three services → Envoy. Every process
-is detached with a pid file under ``$FINMESH_HOME/run`` and a log under ``$FINMESH_HOME/logs``.
-``up`` is idempotent: what already runs is left alone. The test harness uses the same class
-with a temporary home and free ports.
+unless ``KAFKA_BOOTSTRAP_SERVERS``) and its topics → the three services, Envoy, the gateway and
+the dashboard → once expense_svc is healthy (its start-up migrates the schema), its outbox
+relay. Every process is detached with a pid file under ``$FINMESH_HOME/run`` and a log under
+``$FINMESH_HOME/logs``. ``up`` is idempotent: what already runs is left alone. The test
+harness uses the same class with a temporary home and free ports.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from finmesh.stack import kafka as kafka_stack
 from finmesh.stack import postgres as pg_stack
 
 SERVICES: tuple[str, ...] = ("expense_svc", "ml_svc", "insight_svc")
+#: expense_svc's outbox relay, a process of its own beside it (see :mod:`expense_svc.relay`).
+RELAY = "expense_relay"
 FRONTEND_DIST = REPO_ROOT / "frontend" / "dist"
 
 
@@ -117,6 +120,7 @@ class Stack:
                 "EXPENSE_SVC_METRICS_PORT": str(p.expense_metrics),
                 "ML_SVC_METRICS_PORT": str(p.ml_metrics),
                 "INSIGHT_SVC_METRICS_PORT": str(p.insight_metrics),
+                "EXPENSE_RELAY_METRICS_PORT": str(p.relay_metrics),
                 "GATEWAY_PORT": str(p.gateway),
                 "ENVOY_PORT": str(p.envoy),
                 "FRONTEND_PORT": str(p.frontend),
@@ -193,6 +197,9 @@ class Stack:
     def frontend_healthy(self) -> bool:
         return self.http_ok(f"http://127.0.0.1:{self.cfg.ports.frontend}/healthz")
 
+    def relay_healthy(self) -> bool:
+        return self.http_ok(f"http://127.0.0.1:{self.cfg.ports.relay_metrics}/metrics")
+
     def gateway_healthy(self) -> bool:
         return self.http_ok(f"http://127.0.0.1:{self.cfg.ports.gateway}/healthz")
 
@@ -256,6 +263,15 @@ class Stack:
         for name in self.services:
             port = self.service_port(name)
             self._wait(name, lambda p=port: self.grpc_healthy(p), timeout_seconds)  # type: ignore[misc]
+        if "expense_svc" in self.services:  # after it: its start-up migrates the outbox table
+            if procs.read_pid(cfg.run_dir, RELAY) is None:
+                self._log(
+                    f"starting expense_svc's outbox relay (metrics :{cfg.ports.relay_metrics})"
+                )
+                self._spawn(RELAY, [sys.executable, "-m", "expense_svc.relay"], env)
+            else:
+                self._log("outbox relay already running")
+            self._wait(RELAY, self.relay_healthy, 60)
         if self.edge:
             self._wait("envoy", self.envoy_healthy, 30)
             self._wait("gateway", self.gateway_healthy, 60)
@@ -282,7 +298,7 @@ class Stack:
         stopped = []
         # Everything that could have been started, whatever this Stack's options: `make down`
         # must stop what any `make up` started.
-        for name in ("frontend", "envoy", "gateway", *reversed(SERVICES)):
+        for name in ("frontend", "envoy", "gateway", RELAY, *reversed(SERVICES)):
             if procs.stop(self.cfg.run_dir, name):
                 stopped.append(name)
         if not self.cfg.kafka_bootstrap_servers and kafka_stack.stop_pid_file(self._kafka_pid):
@@ -323,6 +339,15 @@ class Stack:
                     name, pid, pid is not None and self.grpc_healthy(port), f"grpc 127.0.0.1:{port}"
                 )
             )
+        pid = procs.read_pid(cfg.run_dir, RELAY)
+        out.append(
+            ComponentStatus(
+                RELAY,
+                pid,
+                pid is not None and self.relay_healthy(),
+                f"metrics http://127.0.0.1:{cfg.ports.relay_metrics}/metrics",
+            )
+        )
         pid = procs.read_pid(cfg.run_dir, "frontend")
         out.append(
             ComponentStatus(

@@ -13,6 +13,7 @@ import signal
 import sys
 import textwrap
 import time
+import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -25,14 +26,15 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from google.type import date_pb2, money_pb2
 from prometheus_client import REGISTRY
 
-from expense_svc import expenses, outbox, relay
+from expense_svc import expenses, outbox
 from expense_svc.convert import ExpenseDraft
 from expense_svc.relay import OutboxRelay, OutboxRow, RelaySettings, publishable
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
 from finmesh import db
-from finmesh.config import REPO_ROOT, DatabaseConfig, KafkaConfig, ServiceConfig
+from finmesh.config import REPO_ROOT, DatabaseConfig
 from finmesh.kafka import Event
+from finmesh.stack.procs import free_ports
 from tests.plugins.kafka import KafkaTestBroker
 
 RAW = "expenses.raw"
@@ -523,6 +525,7 @@ async def test_the_relay_runs_on_its_own_with_python_dash_m_and_stops_on_sigterm
     url, pool = relay_pool
     user = user_id("standalone")
     _, event_id = await record_expense(pool, user)
+    (metrics_port,) = free_ports(1)
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -533,6 +536,7 @@ async def test_the_relay_runs_on_its_own_with_python_dash_m_and_stops_on_sigterm
             "FINMESH_HOME": str(tmp_path),
             "DATABASE_URL": url,
             "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+            "EXPENSE_RELAY_METRICS_PORT": str(metrics_port),
         },
         stderr=asyncio.subprocess.PIPE,
     )
@@ -543,6 +547,9 @@ async def test_the_relay_runs_on_its_own_with_python_dash_m_and_stops_on_sigterm
             return await unpublished(pool) == 0
 
         await wait_until(drained, "the standalone relay to publish", within=60)
+        url_metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        scraped = await asyncio.to_thread(lambda: urllib.request.urlopen(url_metrics).read())
+        assert b"finmesh_outbox_published_total 1.0" in scraped
     finally:
         if child.returncode is None:
             child.send_signal(signal.SIGTERM)
@@ -608,28 +615,3 @@ async def test_published_rows_past_retention_are_purged_and_unpublished_ones_nev
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT published_time IS NULL FROM outbox ORDER BY id")
         assert [r[0] for r in await cur.fetchall()] == [True, False]
-
-
-async def test_start_background_runs_the_relay_for_a_service_config_and_stops_cleanly(
-    kafka_bootstrap_servers: str, relay_pool: tuple[str, db.Pool]
-) -> None:
-    url, pool = relay_pool
-    user = user_id("background")
-    cfg = ServiceConfig(
-        name="expense_svc",
-        port=0,
-        database=DatabaseConfig(url=url),
-        kafka=KafkaConfig(bootstrap_servers=kafka_bootstrap_servers, client_id="expense_svc"),
-    )
-    async with relay.start_background(cfg, pool) as running:
-        assert running is not None
-        await asyncio.wait_for(running.listening.wait(), 15)
-        _, event_id = await record_expense(pool, user)
-
-        async def drained() -> bool:
-            return await unpublished(pool) == 0
-
-        await wait_until(drained, "the background relay to publish", within=30)
-    assert not running.listening.is_set()  # the LISTEN connection is closed
-    (event,) = await read_topic(kafka_bootstrap_servers, RAW, {user}, distinct_ids(1))
-    assert event.event_id == event_id

@@ -77,6 +77,7 @@ def mesh(
         "expense_metrics",
         "ml_metrics",
         "insight_metrics",
+        "relay_metrics",
         "envoy",
         "envoy_admin",
         "gateway",
