@@ -133,7 +133,7 @@ async def lock_months(conn: Conn, user_id: str, months: Iterable[str]) -> None:
 #: statements after it see what was committed before the locks were granted.
 TAKE_MONTH_LOCKS = (
     "(SELECT count(pg_advisory_xact_lock_shared(k)) FROM"
-    " (SELECT k FROM unnest(%s::bigint[]) WITH ORDINALITY AS l(k, n) ORDER BY n) AS o) >= 0"
+    " (SELECT k FROM unnest(%b::bigint[]) WITH ORDINALITY AS l(k, n) ORDER BY n) AS o) >= 0"
 )
 
 

@@ -63,10 +63,11 @@ async def enqueue_many(
         keys.append(key)
         types.append(message.DESCRIPTOR.full_name)
         payloads.append(message.SerializeToString())
+    # binary arrays (%b): in text format every payload would be hex-escaped and quoted
     await conn.execute(
         f"{_WAKE} INSERT INTO outbox (event_id, topic, key, event_type, payload)"
-        " SELECT e::uuid, %s, k, t, p FROM wake, unnest(%s::text[], %s::text[], %s::text[],"
-        " %s::bytea[]) WITH ORDINALITY AS u(e, k, t, p, n) ORDER BY n",
+        " SELECT e::uuid, %s, k, t, p FROM wake, unnest(%b::text[], %b::text[], %b::text[],"
+        " %b::bytea[]) WITH ORDINALITY AS u(e, k, t, p, n) ORDER BY n",
         (topic, event_ids, keys, types, payloads),
     )
     return event_ids
