@@ -10,6 +10,13 @@ for their budget rows within a replica; the advisory lock and the version CAS
 concurrently: other replicas, updates, deletes, enrichment, budget edits.
 
 * A lone request is a batch of one and starts at once: no timer, no added latency.
+* Under load (at least :attr:`Batcher.linger_siblings` other requests in flight, of any key),
+  a batch waits :attr:`Batcher.linger_seconds` (a few milliseconds) before it is cut, so that
+  the requests arriving meanwhile share it: PostgreSQL's ``commit_delay``/``commit_siblings``
+  for our transactions. A busy server's event loop hands requests to their handlers a few at
+  a time, so without it one user's batches stayed at 1-3 requests, each paying a whole
+  transaction (A/B in one session, 4 users x 8 in flight: 389 -> 529-622 creates/s direct,
+  302 -> 436 through Envoy).
 * A batch takes at most :attr:`Batcher.max_batch` requests, in arrival order, and never two
   with the same ``conflict_key`` (two creates with one idempotency key must see each other
   committed); a held-back request goes into the next batch.
@@ -42,6 +49,9 @@ R = TypeVar("R")
 #: Enough to amortise a transaction's cost; small enough that one batch's transaction stays
 #: short (its locks are held until it commits).
 MAX_BATCH = 64
+#: How long a batch waits for company when the server is busy, and what counts as busy.
+LINGER_SECONDS = 0.004
+LINGER_SIBLINGS = 4
 
 BATCH_SIZE = prometheus_client.Histogram(
     "finmesh_expense_batch_size",
@@ -68,10 +78,16 @@ class Batcher(Generic[K, T, R]):
         name: str,
         conflict_key: Callable[[T], Hashable | None] = lambda item: None,
         max_batch: int = MAX_BATCH,
+        linger_seconds: float = LINGER_SECONDS,
+        linger_siblings: int = LINGER_SIBLINGS,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self.max_batch = max_batch
+        self.linger_seconds = linger_seconds
+        self.linger_siblings = linger_siblings
+        #: Requests submitted and not yet answered, of every key.
+        self.in_flight = 0
         self._sizes = BATCH_SIZE.labels(name)
         self._run = run
         self._conflict_key = conflict_key
@@ -90,11 +106,17 @@ class Batcher(Generic[K, T, R]):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         queue.append(pending)
-        return await pending.future
+        self.in_flight += 1
+        try:
+            return await pending.future
+        finally:
+            self.in_flight -= 1
 
     async def _drain(self, key: K, queue: collections.deque[_Pending[T, R]]) -> None:
         try:
             while queue:
+                if self._busy(queue):
+                    await asyncio.sleep(self.linger_seconds)
                 batch = self._take(queue)
                 if batch:
                     self._sizes.observe(len(batch))
@@ -105,6 +127,15 @@ class Batcher(Generic[K, T, R]):
             del self._queues[key]
             for pending in queue:  # only when cancelled (the server is stopping)
                 pending.future.cancel()
+
+    def _busy(self, queue: collections.deque[_Pending[T, R]]) -> bool:
+        """Whether the next batch of ``queue`` should linger: room left in it, and enough
+        other requests in flight that more of this key's are likely on their way."""
+        return (
+            self.linger_seconds > 0
+            and len(queue) < self.max_batch
+            and self.in_flight - len(queue) >= self.linger_siblings
+        )
 
     def _take(self, queue: collections.deque[_Pending[T, R]]) -> list[_Pending[T, R]]:
         batch: list[_Pending[T, R]] = []

@@ -2,7 +2,8 @@
 
 The batcher alone (no database): batches form from what arrives while a key's batch is in
 flight, one batch per key at a time, idempotency keys never share a batch, a failed batch is
-retried request by request, callers that gave up are dropped. Then through the real
+retried request by request, callers that gave up are dropped; under load a batch lingers for
+the requests on their way, a lone request never does. Then through the real
 PostgreSQL: batched creates of two replicas keep every budget exact and raise each threshold
 once, naming the expense that crossed it; without the CAS the same storm loses updates (the
 batcher serialises one user's creates only within a replica); one bad request in a batch fails
@@ -250,3 +251,36 @@ async def test_one_bad_request_in_a_batch_fails_alone(expense_pool: Pool) -> Non
             "SELECT amount FROM expenses WHERE user_id = %s ORDER BY amount", (user,)
         )
         assert [r[0] for r in await cur.fetchall()] == [1, 2, 4]
+
+
+async def test_under_load_a_batch_lingers_for_the_requests_on_their_way() -> None:
+    run = Recorder()
+    hold = asyncio.Event()
+
+    async def run_held(key: str, items: Sequence[str]) -> list[str]:
+        if key == "busy":  # another user's requests, in flight until released
+            await hold.wait()
+        return await run(key, items)
+
+    batcher: Batcher[str, str, str] = Batcher(
+        run_held, name="test", linger_seconds=0.3, linger_siblings=2
+    )
+    busy = [asyncio.ensure_future(batcher.submit("busy", x)) for x in ("b1", "b2")]
+    await asyncio.sleep(0.05)
+    first = asyncio.ensure_future(batcher.submit("u", "a"))
+    await asyncio.sleep(0.1)  # within the linger: "a" has not gone alone
+    rest = [asyncio.ensure_future(batcher.submit("u", x)) for x in "bc"]
+    assert await asyncio.gather(first, *rest) == ["done a", "done b", "done c"]
+    assert ("u", ["a", "b", "c"]) in run.batches
+    hold.set()
+    await asyncio.gather(*busy)
+
+
+async def test_without_load_a_lone_request_never_lingers() -> None:
+    run = Recorder()
+    # a linger far longer than the test may take: it must not apply to a lone request
+    batcher: Batcher[str, str, str] = Batcher(
+        run, name="test", linger_seconds=60, linger_siblings=1
+    )
+    assert await asyncio.wait_for(batcher.submit("u", "a"), 10) == "done a"
+    assert run.batches == [("u", ["a"])]
