@@ -21,7 +21,9 @@ import argparse
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,8 +31,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from finance.events.v1 import events_pb2
 from finance.expense.v1 import expense_pb2
-from finance.ml.v1 import categorizer_service_pb2 as ml_pb2
-from finmesh.kafka import Event, EventConsumer, EventProducer, PermanentError
+from finmesh.kafka import (
+    DeliveryError,
+    DeliveryReport,
+    Event,
+    EventConsumer,
+    EventProducer,
+    PermanentError,
+)
 from ml_svc import repository
 from ml_svc.categorizer import Item, Result
 from ml_svc.engine import (
@@ -117,9 +125,8 @@ def plan(events: Sequence[Event]) -> tuple[list[Job], list[tuple[str, str]]]:
 
 
 def enriched(job: Job, result: Result, now: Timestamp) -> events_pb2.ExpenseEnriched:
-    return events_pb2.ExpenseEnriched(
+    msg = events_pb2.ExpenseEnriched(
         event_id=enriched_event_id(job.source_event_id),
-        occur_time=now,
         user_id=job.user_id,
         expense_id=job.expense.id,
         source_event_id=job.source_event_id,
@@ -130,11 +137,65 @@ def enriched(job: Job, result: Result, now: Timestamp) -> events_pb2.ExpenseEnri
         category_source=category_source(result),  # type: ignore[arg-type]
         model_version=result.model_version,
         explanation=result.explanation,
-        alternatives=[
-            ml_pb2.CategoryScore(category=c, confidence=p) for c, p in result.alternatives
-        ],
         enrichment_state=expense_pb2.ENRICHMENT_STATE_ENRICHED,
     )
+    # (Set in place: passing a Timestamp and CategoryScore objects to the constructor copies
+    # each one, half of this function's time.)
+    msg.occur_time.CopyFrom(now)
+    alternatives = msg.alternatives
+    for category, confidence in result.alternatives:
+        alternatives.add(category=category, confidence=confidence)
+    return msg
+
+
+def produce_all(
+    producer: EventProducer, topic: str, messages: Sequence[tuple[str, events_pb2.ExpenseEnriched]]
+) -> asyncio.Future[None]:
+    """Queue ``(key, message)`` pairs for ``topic``; the returned future resolves once Kafka
+    has acknowledged all of them, or fails with the first :class:`DeliveryError`.
+
+    One future and one thread-safe wake-up of the event loop per batch instead of per message
+    (``produce_async``'s future, closures and wake-ups were several per cent of the pipeline's
+    time in a profile). Unlike ``produce_async``, a full local producer queue is waited on
+    (briefly, by ``produce``) rather than failed at once; one batch in flight never fills it.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    if not messages:
+        done.set_result(None)
+        return done
+    lock = threading.Lock()
+    state = {"pending": len(messages), "failed": False}
+
+    def settle(error: DeliveryError | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(None)
+
+    # Runs on whichever thread polls the producer (its poll thread, or ours in produce()).
+    def on_delivery(_report: DeliveryReport | None, error: DeliveryError | None) -> None:
+        with lock:
+            if state["failed"]:
+                return
+            if error is not None:
+                state["failed"] = True
+            else:
+                state["pending"] -= 1
+                if state["pending"]:
+                    return
+        with suppress(RuntimeError):  # the loop was closed meanwhile: nobody is waiting
+            loop.call_soon_threadsafe(settle, error)
+
+    try:
+        for key, msg in messages:
+            producer.produce(topic, key, msg, event_id=msg.event_id, on_delivery=on_delivery)
+    except BaseException:
+        done.cancel()
+        raise
+    return done
 
 
 class EnrichmentPipeline:
@@ -168,13 +229,14 @@ class EnrichmentPipeline:
             )
             now = Timestamp()
             now.GetCurrentTime()
-            futures = [
-                self.producer.produce_async(
-                    self.parsed_topic, job.user_id, msg, event_id=msg.event_id
-                )
-                for job, result in zip(jobs, results, strict=True)
-                for msg in [enriched(job, result, now)]
-            ]
+            delivered = produce_all(
+                self.producer,
+                self.parsed_topic,
+                [
+                    (job.user_id, enriched(job, result, now))
+                    for job, result in zip(jobs, results, strict=True)
+                ],
+            )
             seen = [
                 repository.SeenExpense(
                     user_id=j.user_id,
@@ -200,7 +262,7 @@ class EnrichmentPipeline:
                     await repository.record_seen(conn, seen)
 
             # Both must be durable before the offsets are stored (by our caller, on return).
-            await asyncio.gather(remember(), *futures)
+            await asyncio.gather(remember(), delivered)
         if deleted:
             async with self.engine.pool.connection() as conn:
                 for user_id, expense_id in deleted:

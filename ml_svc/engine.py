@@ -7,6 +7,7 @@ and the conversions between events and the cascade's items and results.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -41,9 +42,21 @@ SOURCE_TO_PROTO = {
 }
 
 
+_ENRICHED_SHA1 = hashlib.sha1(ENRICHED_NAMESPACE.bytes, usedforsecurity=False)
+
+
 def enriched_event_id(source_event_id: str, salt: str = "") -> str:
-    """The ExpenseEnriched id for a source event: the same on every redelivery."""
-    return str(uuid.uuid5(ENRICHED_NAMESPACE, f"{salt}{source_event_id}"))
+    """The ExpenseEnriched id for a source event: the same on every redelivery.
+
+    ``str(uuid.uuid5(ENRICHED_NAMESPACE, salt + source_event_id))``, computed without the
+    ``UUID`` object (a third of the time; the consumer derives one per message)."""
+    h = _ENRICHED_SHA1.copy()
+    h.update(f"{salt}{source_event_id}".encode())
+    b = bytearray(h.digest()[:16])
+    b[6] = (b[6] & 0x0F) | 0x50  # version 5
+    b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = b.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def direction_of(value: int) -> str:

@@ -1,4 +1,5 @@
-"""SQL for ml_svc's schema ``ml``: personal memory, corrections, seen expenses. ``%s`` only."""
+"""SQL for ml_svc's schema ``ml``: personal memory, corrections, seen expenses. ``%s``
+placeholders, ``%b`` (binary) for arrays."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ async def load_memories(
     if not users:
         return out
     cur = await conn.execute(
-        "SELECT user_id, merchant_key, category, merchant FROM user_memory WHERE user_id = ANY(%s)",
+        "SELECT user_id, merchant_key, category, merchant FROM user_memory WHERE user_id = ANY(%b)",
         (users,),
     )
     for user_id, key, category, merchant in await cur.fetchall():
@@ -51,7 +52,7 @@ async def load_memories(
         "  SELECT *, row_number() OVER (PARTITION BY user_id, merchant_key"
         "                               ORDER BY create_time DESC, id DESC) AS rn_key,"
         "         row_number() OVER (PARTITION BY user_id ORDER BY create_time DESC, id DESC) AS rn"
-        "  FROM corrections WHERE user_id = ANY(%s)"
+        "  FROM corrections WHERE user_id = ANY(%b)"
         ") c WHERE rn_key = 1 AND rn <= %s ORDER BY user_id, create_time DESC",
         (users, MAX_CORRECTIONS),
     )
@@ -143,7 +144,8 @@ class SeenExpense:
 
 async def record_seen(conn: AsyncConnection[Any], rows: Sequence[SeenExpense]) -> None:
     """Upsert the latest snapshot of each expense (older snapshots never overwrite newer), in
-    one statement for the whole batch."""
+    one statement for the whole batch. The arrays go in binary (``%b``): psycopg's text format
+    quotes every element with regexes, most of this statement's cost at 500 rows."""
     latest: dict[tuple[str, str], SeenExpense] = {}
     for r in rows:
         k = (r.user_id, r.expense_id)
@@ -179,9 +181,9 @@ async def record_seen(conn: AsyncConnection[Any], rows: Sequence[SeenExpense]) -
         "INSERT INTO seen_expenses AS s (user_id, expense_id, source_event_id, occur_time,"
         " description, merchant, amount_units, amount_nanos, currency_code, direction,"
         " locale, user_categorised, category, model_version)"
-        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[],"
-        " %s::text[], %s::text[], %s::bigint[], %s::integer[], %s::text[], %s::text[],"
-        " %s::text[], %s::boolean[], %s::text[], %s::text[])"
+        " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[],"
+        " %b::text[], %b::text[], %b::bigint[], %b::integer[], %b::text[], %b::text[],"
+        " %b::text[], %b::boolean[], %b::text[], %b::text[])"
         " ON CONFLICT (user_id, expense_id) DO UPDATE SET"
         "  source_event_id = EXCLUDED.source_event_id, occur_time = EXCLUDED.occur_time,"
         "  description = EXCLUDED.description, merchant = EXCLUDED.merchant,"
