@@ -102,6 +102,7 @@ class Engine:
         async with pool.connection() as conn:
             corrections = await repository.training_corrections(conn, CORRECTION_WEIGHT)
         artifact = await asyncio.to_thread(load_or_train, artifacts_dir, corrections=corrections)
+        await asyncio.to_thread(artifact.categorizer.model.warm_up)
         log.info(
             "serving model %s (held-out accuracy %.3f, macro-F1 %.3f)",
             artifact.version,

@@ -203,6 +203,13 @@ class TextModel:
                 break
         return seen
 
+    def warm_up(self) -> None:
+        """Build the lazily built caches now (the embedding table, read from its zip, about a
+        second; the TF-IDF and projection tables; the feature names) instead of in the first
+        classification after start-up."""
+        idx, val = self.item_logits(model_input("warm up", "debit"))[1:]
+        self.explain(idx, val, 0)
+
     def predict_proba(self, texts: Sequence[str]) -> FloatArray:
         z = self.logits(texts) / self.temperature
         z -= z.max(axis=1, keepdims=True)
