@@ -43,10 +43,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from finmesh.stack.runner import Stack
 
     rows = Stack(stack_from_env()).status()
+    width = max(len(row.name) for row in rows)
     for row in rows:
         state = "healthy" if row.healthy else ("running" if row.pid else "stopped")
         pid = str(row.pid) if row.pid else "-"
-        print(f"{row.name:<12} {state:<8} pid {pid:<8} {row.detail}")
+        print(f"{row.name:<{width}} {state:<8} pid {pid:<8} {row.detail}")
     return 0 if all(r.healthy for r in rows) else 1
 
 
