@@ -111,12 +111,20 @@ def mesh_db(mesh: Mesh, postgres_server: Any) -> str:
     return str(postgres_server.url_for("mesh"))
 
 
-async def _requests(
+def _chunks(
     data: bytes, chunk: int, **first: Any
-) -> AsyncIterator[expense_service_pb2.ImportStatementRequest]:
+) -> Iterator[expense_service_pb2.ImportStatementRequest]:
+    """The stream of an import: ``data`` in ``chunk``-byte pieces, ``first`` on the first."""
     for i, start in enumerate(range(0, max(len(data), 1), chunk)):
         message = expense_service_pb2.ImportStatementRequest(**(first if i == 0 else {}))
         message.file.data = data[start : start + chunk]
+        yield message
+
+
+async def _requests(
+    data: bytes, chunk: int, **first: Any
+) -> AsyncIterator[expense_service_pb2.ImportStatementRequest]:
+    for message in _chunks(data, chunk, **first):
         yield message
 
 
@@ -254,16 +262,10 @@ def _import_sync(
     loop handles first (grpc/grpc#36066, fix pending in grpc/grpc#43486); the synchronous
     client, which `finmesh import` uses, reports the server's status."""
 
-    def requests() -> Iterator[expense_service_pb2.ImportStatementRequest]:
-        for i, start in enumerate(range(0, max(len(data), 1), chunk)):
-            message = expense_service_pb2.ImportStatementRequest(**(first if i == 0 else {}))
-            message.file.data = data[start : start + chunk]
-            yield message
-
     with grpc.insecure_channel(mesh.target("expense_svc")) as channel:
         stub = expense_service_pb2_grpc.ExpenseServiceStub(channel)
         response: expense_service_pb2.ImportStatementResponse = stub.ImportStatement(
-            requests(), metadata=mesh.metadata(user), timeout=120
+            _chunks(data, chunk, **first), metadata=mesh.metadata(user), timeout=120
         )
         return response
 
