@@ -12,7 +12,8 @@ as a refund in that shop's category.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,10 +156,10 @@ class TextModel:
         all_val: list[FloatArray] = []
         for analyze, vocab, idf, sublinear, offset in cache["parts"]:
             counts: dict[int, int] = {}
-            for term in analyze(text):
+            for term, n in Counter(analyze(text)).items():
                 j = vocab.get(term)
                 if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
+                    counts[j] = n
             if not counts:
                 continue
             idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -188,11 +189,9 @@ class TextModel:
             self._feature_names = np.concatenate(
                 [self.word.get_feature_names_out(), self.char.get_feature_names_out()]
             )
-        contrib = val * self.clf.coef_[label_index, idx]
+        contrib = val * self.weights_t()[idx, label_index]
         seen: list[str] = []
-        for i in np.argsort(-contrib):
-            if contrib[i] <= 0:
-                break
+        for i in _descending_positive(contrib):
             name = str(self._feature_names[idx[i]]).strip()
             if name.startswith("dir") or len(name) < 3:
                 continue
@@ -217,39 +216,16 @@ class TextModel:
         p: FloatArray = e / e.sum(axis=1, keepdims=True)
         return p
 
-    def top_features(self, text: str, label_index: int, k: int = 3) -> list[str]:
-        """The words/n-grams that pushed ``text`` most towards the class (for explanations)."""
-        if self._feature_names is None:
-            self._feature_names = np.concatenate(
-                [self.word.get_feature_names_out(), self.char.get_feature_names_out()]
-            )
-        return self.top_features_of(self.features([text]), 0, label_index, k)
 
-    def top_features_of(
-        self, x: sparse.csr_matrix, row_index: int, label_index: int, k: int = 3
-    ) -> list[str]:
-        """:meth:`top_features` for row ``row_index`` of an already computed matrix."""
-        if self._feature_names is None:
-            self._feature_names = np.concatenate(
-                [self.word.get_feature_names_out(), self.char.get_feature_names_out()]
-            )
-        start, end = x.indptr[row_index], x.indptr[row_index + 1]
-        indices, data = x.indices[start:end], x.data[start:end]
-        contrib = data * self.clf.coef_[label_index, indices]
-        order = np.argsort(-contrib)
-        seen: list[str] = []
-        for i in order:
-            if contrib[i] <= 0:
-                break
-            name = str(self._feature_names[indices[i]]).strip()
-            if name.startswith("dir") or len(name) < 3:
-                continue
-            if any(name in s or s in name for s in seen):
-                continue
-            seen.append(name)
-            if len(seen) == k:
-                break
-        return seen
+def _descending_positive(values: FloatArray, first: int = 16) -> Iterator[int]:
+    """The indices of the positive ``values``, largest first: the ``first`` largest sorted
+    alone (an explanation rarely reads past three), the rest sorted only if asked for."""
+    positive = np.flatnonzero(values > 0)
+    if len(positive) > first:
+        part = np.argpartition(-values[positive], first)
+        head, positive = positive[part[:first]], positive[part[first:]]
+        yield from head[np.argsort(-values[head], kind="stable")].tolist()
+    yield from positive[np.argsort(-values[positive], kind="stable")].tolist()
 
 
 _CACHES = ("_fast", "_weights_t", "_embedder", "_emb_proj")
