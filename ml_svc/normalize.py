@@ -16,11 +16,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+_MONTH = (
+    r"(?:JAN(?:UARY)?|FEB(?:RUARY)?|MAR(?:CH)?|APR(?:IL)?|MAY|JUNE?|JULY?|AUG(?:UST)?|"
+    r"SEP(?:T(?:EMBER)?)?|OCT(?:OBER)?|NOV(?:EMBER)?|DEC(?:EMBER)?)"
+)
+#: The " ON <date> ..." tail of a card narrative: 07-11-2024, 12/03, 01 MAR, 1MAR24, 01 MARCH 2025.
+_ON_DATE = (
+    r" ON (?:\d{1,2}[-/.]\d{1,2}(?:[-/.]\d{2,4})?"
+    rf"|\d{{1,2}}[- ]?{_MONTH}(?:[- ]?\d{{2,4}})?\b).*"
+)
+
 # Bank narratives that wrap a merchant, most specific first. Group "m" is the merchant part.
 _NARRATIVES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
-        ("card", r"^CARD PAYMENT TO (?P<m>.+?)(?: ON \d{1,2}[-/.]\d{1,2}(?:[-/.]\d{2,4})?.*)?$"),
+        ("card", rf"^CARD PAYMENT TO (?P<m>.+?)(?:{_ON_DATE})?$"),
         ("card", r"^CONTACTLESS (?:CARD )?PAYMENT (?:TO )?(?P<m>.+?)(?: ON \d.*)?$"),
         (
             "direct_debit",

@@ -271,7 +271,7 @@ _AMOUNT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _NOT_AMOUNT_BEFORE = re.compile(
     r"(?:\b(?:bus|route|line|table|for|platform|gate|room|no|number|seat|row|flat|apt|unit|"
     r"store|terminal|card|ref|zone|level|floor|aisle|x|of|top|page|door|tram|train|"
-    r"the|car|at)\s*|[#x\u00d7@]\s?)$",
+    r"the|car|at)\s*|(?:[#\u00d7@]|(?<![a-z])x)\s?)$",
     re.IGNORECASE,
 )
 

@@ -34,6 +34,9 @@ def test_processor_prefixes_are_stripped(descriptor: str, merchant: str, process
     ("descriptor", "merchant", "narrative"),
     [
         ("CARD PAYMENT TO TESCO STORES 3297 ON 07-11-2024", "tesco", "card"),
+        ("CARD PAYMENT TO JOES CAFE ON 01 MAR", "joes cafe", "card"),
+        ("CARD PAYMENT TO JOES CAFE ON 1MAR24", "joes cafe", "card"),
+        ("CARD PAYMENT TO MARCH HARE ON 01 MARCH 2025", "march hare", "card"),
         (
             "DIRECT DEBIT PAYMENT TO BRITISH GAS REF 123456789, MANDATE NO 0012",
             "british gas",

@@ -39,6 +39,10 @@ TODAY = date(2025, 3, 14)  # a Friday
         ("3 coffees 7.20 at Pret", "en_GB", "7.20", "GBP"),
         ("£12.5 pints", "en_GB", "12.5", "GBP"),
         ("4,99€ Brot", "de_DE", "4.99", "EUR"),
+        # a word ending in x is not the "x" of a quantity ("2 x 5")
+        ("Council tax 142", "en_GB", "142", "GBP"),
+        ("netflix 11", "en_GB", "11", "GBP"),
+        ("fedex 15", "en_US", "15", "USD"),
     ],
 )
 def test_amount_and_currency(text: str, locale: str, amount: str, currency: str) -> None:
@@ -57,6 +61,8 @@ def test_amount_and_currency(text: str, locale: str, amount: str, currency: str)
         "table for 4",
         "2x coffee",
         "room 101 booking",
+        "cinema tickets x 2",
+        "pints x2",
     ],
 )
 def test_numbers_that_are_not_amounts_are_not_taken_as_amounts(text: str) -> None:
