@@ -532,6 +532,10 @@ class EventConsumer:
         )
         self._dlq = dlq_producer
         self._own_dlq = dlq_producer is None
+        #: The (topic, partition) pairs this member owns now, and each revocation it has seen
+        #: (cooperative: a rebalance revokes only the partitions that move).
+        self.assignment: set[tuple[str, int]] = set()
+        self.revocations: list[frozenset[tuple[str, int]]] = []
 
     # ---- consuming --------------------------------------------------------------------------
 
@@ -739,9 +743,13 @@ class EventConsumer:
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         log.info("%s: assigned %s", self.group_id, _tps(partitions))
+        self.assignment |= {(tp.topic, tp.partition) for tp in partitions}
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         log.info("%s: revoked %s; committing stored offsets", self.group_id, _tps(partitions))
+        revoked = frozenset((tp.topic, tp.partition) for tp in partitions)
+        self.assignment -= revoked
+        self.revocations.append(revoked)
         try:
             self._commit_sync()
         except KafkaClientError as exc:
@@ -750,6 +758,7 @@ class EventConsumer:
     def _on_lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         # Another member may own these already: committing now could overwrite its progress.
         log.warning("%s: lost %s (not committing)", self.group_id, _tps(partitions))
+        self.assignment -= {(tp.topic, tp.partition) for tp in partitions}
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():

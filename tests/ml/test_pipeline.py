@@ -217,6 +217,72 @@ async def test_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(
         assert e.header(DLQ_ERROR)
 
 
+async def test_replicas_share_the_partitions_and_a_joining_one_takes_only_some(
+    kafka_broker: KafkaTestBroker, engine: Engine, topics: tuple[str, str]
+) -> None:
+    """Two replicas in one consumer group: the second joins mid-stream and the cooperative
+    rebalance moves only some of the first one's partitions to it (the first keeps consuming
+    the rest); between them every expense is enriched, each with its one event id."""
+    raw, parsed = topics
+    bootstrap = kafka_broker.bootstrap_servers
+    group = f"ml-replicas-{uuid.uuid4().hex[:8]}"
+    producer = EventProducer(bootstrap)
+    total = 1500
+    sent = [recorded(f"u-rep-{i % 11}", f"SQ *BAKERY NUMBER {i} YORK") for i in range(total)]
+    for e in sent[: total // 3]:
+        producer.produce(raw, e.user_id, e, event_id=e.event_id)
+    await producer.flush_async()
+    out = reader(bootstrap, parsed)
+    replicas: list[tuple[EnrichmentPipeline, EventConsumer, asyncio.Task[None]]] = []
+    stop = asyncio.Event()
+
+    def start() -> None:
+        consumer = EventConsumer(bootstrap, group_id=group, topics=[raw])
+        pipeline = EnrichmentPipeline(engine, consumer, producer, parsed_topic=parsed)
+        replicas.append((pipeline, consumer, asyncio.create_task(pipeline.run(stop))))
+
+    seen: list[Event] = []
+    try:
+        start()
+        first = replicas[0][1]
+        while len(seen) < 100:
+            seen += await out.consume(max_messages=500, max_wait=0.5)
+        assert len(first.assignment) == 3, first.assignment
+        start()
+        second = replicas[1][1]
+        deadline = time.monotonic() + 60
+        while not (second.assignment and first.assignment):  # the rebalance has settled
+            assert time.monotonic() < deadline, (first.assignment, second.assignment)
+            await asyncio.sleep(0.2)
+        for e in sent[total // 3 :]:
+            producer.produce(raw, e.user_id, e, event_id=e.event_id)
+        await producer.flush_async()
+        deadline = time.monotonic() + 120
+        while len({e.decode(events_pb2.ExpenseEnriched).source_event_id for e in seen}) < total:
+            assert time.monotonic() < deadline, "not every expense was enriched"
+            seen += await out.consume(max_messages=500, max_wait=0.5)
+        owned = [set(first.assignment), set(second.assignment)]
+        revoked = list(first.revocations)
+    finally:
+        stop.set()
+        for _, consumer, task in replicas:
+            await task
+            await consumer.close()
+        await out.close()
+        await producer.close_async()
+    # The partitions are split between the two, and the first gave up only what moved.
+    assert owned[0] and owned[1] and not owned[0] & owned[1]
+    assert len(owned[0] | owned[1]) == 3
+    assert revoked and all(len(r) < 3 for r in revoked)
+    assert all(p.processed > 0 for p, _, _ in replicas)
+    ids_by_source: dict[str, set[str]] = {}
+    for ev in seen:
+        msg = ev.decode(events_pb2.ExpenseEnriched)
+        ids_by_source.setdefault(msg.source_event_id, set()).add(ev.event_id or "")
+    assert set(ids_by_source) == {e.event_id for e in sent}
+    assert all(ids == {enriched_event_id(s)} for s, ids in ids_by_source.items())
+
+
 def _spawn_pipeline(
     bootstrap: str, db_url: str, group: str, raw: str, parsed: str
 ) -> subprocess.Popen[str]:
