@@ -66,13 +66,12 @@ def report(title: str, m: Metrics, extra: dict[str, float] | None = None) -> Non
             f"{c['support']:>7}"
         )
     _print()
-    _print("confusion matrix (rows: true, columns: predicted)")
-    short = [label[:5] for label in m.labels]
-    _print(" " * 16 + " ".join(f"{s:>5}" for s in short))
-    for label, row in zip(m.labels, m.confusion, strict=True):
+    _print("confusion matrix (rows: true, columns: predicted, numbered as the rows)")
+    _print(" " * 20 + " ".join(f"{j:>5}" for j in range(len(m.labels))))
+    for j, (label, row) in enumerate(zip(m.labels, m.confusion, strict=True)):
         if sum(row) == 0:
             continue
-        _print(f"{label:<16}" + " ".join(f"{n:>5}" for n in row))
+        _print(f"{j:>2} {label:<17}" + " ".join(f"{n:>5}" for n in row))
     _print()
 
 
