@@ -32,11 +32,12 @@ from finmesh.kafka import (
     EventProducer,
     dlq_topic,
 )
+from ml_svc import repository
 from ml_svc.categorizer import Item, Source
 from ml_svc.consumer import EnrichmentPipeline, FeedbackConsumer
 from ml_svc.engine import Engine, enriched_event_id
 from ml_svc.server import MIGRATIONS, SCHEMA
-from ml_svc.training import SHARED_CACHE_DIR, Artifact
+from ml_svc.training import CORRECTION_WEIGHT, SHARED_CACHE_DIR, Artifact
 from tests.plugins.kafka import KafkaTestBroker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -469,12 +470,23 @@ async def test_feedback_changes_the_next_prediction_for_that_merchant_in_any_for
     assert row is not None and row[0] == 1
 
 
+async def test_corrections_are_read_back_as_weighted_training_examples(engine: Engine) -> None:
+    """What Engine.start hands the retrain: each stored correction, at CORRECTION_WEIGHT."""
+    event = corrected("u-retrain", "SQ *ZORBLAX QUILLWORKS 0417", "Zorblax Quillworks", "education")
+    assert await engine.record_correction(event)
+    async with engine.pool.connection() as conn:
+        examples = await repository.training_corrections(conn, CORRECTION_WEIGHT)
+    mine = [e for e in examples if e.text == event.description]
+    assert [(e.label, e.weight, e.kind) for e in mine] == [
+        ("education", CORRECTION_WEIGHT, "correction")
+    ]
+
+
 async def test_replay_relabels_only_expenses_the_user_has_not_categorised(
     kafka_broker: KafkaTestBroker, engine: Engine, topics: tuple[str, str]
 ) -> None:
     from datetime import UTC, datetime
 
-    from ml_svc import repository
     from ml_svc.replay import replay
 
     _raw, parsed = topics

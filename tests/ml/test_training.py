@@ -136,3 +136,19 @@ def test_without_the_wheel_the_model_is_tfidf_only(
     assert restored.embedder() is None
     z = restored.logits(texts[:5])
     assert np.allclose(z, restored.logits_of(restored.features(texts[:5])))
+
+
+def test_a_correction_weighs_more_in_the_retrain_than_an_ordinary_example(
+    small_corpus: Corpus,
+) -> None:
+    """Corrections join the training set with ``CORRECTION_WEIGHT``: the same corrected line
+    pulls the retrained model further towards the user's category than at weight 1."""
+    text, label = "ZORBLAX QUILLWORKS 0417 HULL", "education"
+
+    def p_label(weight: float) -> float:
+        correction = Example(text, label, "debit", "correction:zorblax", "correction", weight)
+        m = training._fit_examples([*small_corpus.examples, correction], lambda _s: None)
+        return float(m.predict_proba([model_input(text, "debit")])[0, model.LABELS.index(label)])
+
+    assert training.CORRECTION_WEIGHT > 1
+    assert p_label(training.CORRECTION_WEIGHT) > p_label(1.0) + 0.05
