@@ -155,8 +155,8 @@ class Categorizer:
             merchant = hit.merchant if hit else (item.merchant or norm.merchant)
             key = hit.key if hit else (merchant_key(item.merchant) if item.merchant else norm.key)
             early = self._early(item, norm, key, merchant, direction, memory, hit)
-            if early is not None:
-                results[i] = early
+            if early is not None:  # the artifact's cascade decided: its version, as the model's
+                results[i] = replace(early, model_version=self.version)
                 continue
             pending.append(
                 (i, model_input(item.description, direction, item.merchant, norm), merchant)

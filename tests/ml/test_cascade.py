@@ -38,10 +38,18 @@ def test_memory_beats_rule_dictionary_and_model(categorizer: Categorizer) -> Non
         True,
     )
     assert "Tesco" in r.explanation
+    assert r.model_version == categorizer.version  # every result names the artifact
     # Without memory the dictionary decides.
     r = classify_one(categorizer, Item("TESCO STORES 3297 LONDON"))
     assert (r.category, r.source) == ("groceries", Source.DICTIONARY)
     assert r.alternatives == () and r.auto_apply
+    assert r.model_version == categorizer.version
+    # A rule ("ATM" is a cash withdrawal: transfers) gives way to the user's memory too.
+    atm = "BARCLAYS ATM 1234 LONDON"
+    assert classify_one(categorizer, Item(atm)).source is Source.RULE
+    key = resolve_key(normalize(atm), categorizer.dictionary)
+    r = classify_one(categorizer, Item(atm), UserMemory(exact={key: "other"}))
+    assert (r.category, r.source) == ("other", Source.MEMORY)
 
 
 def test_similar_corrected_expense_is_second(categorizer: Categorizer) -> None:

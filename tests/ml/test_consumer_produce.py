@@ -112,3 +112,23 @@ async def test_produce_all_fails_with_the_first_delivery_error() -> None:
 
 async def test_produce_all_of_nothing_is_done() -> None:
     await asyncio.wait_for(produce_all(FakeProducer(), "t", []), 1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("source", "auto_apply", "expected"),
+    [
+        (Source.MODEL, True, expense_pb2.CATEGORY_SOURCE_MODEL),
+        # below the confidence threshold the model only suggests: expense_svc does not apply it
+        (Source.MODEL, False, expense_pb2.CATEGORY_SOURCE_SUGGESTED),
+        (Source.MEMORY, True, expense_pb2.CATEGORY_SOURCE_RULE),
+        (Source.SIMILAR_EXPENSE, True, expense_pb2.CATEGORY_SOURCE_RULE),
+        (Source.RULE, True, expense_pb2.CATEGORY_SOURCE_RULE),
+        (Source.DICTIONARY, True, expense_pb2.CATEGORY_SOURCE_RULE),
+    ],
+)
+def test_a_low_confidence_model_result_is_only_a_suggestion(
+    source: Source, auto_apply: bool, expected: int
+) -> None:
+    job = Job("src-2", "u1", datetime.now(UTC), expense_pb2.Expense(id="e2"), "en_GB")
+    result = Result("dining", 0.4 if not auto_apply else 0.9, "Cafe", source, "why", auto_apply)
+    assert enriched(job, result, Timestamp()).category_source == expected
