@@ -20,26 +20,38 @@ from tqdm import tqdm
 
 from finmesh.config import stack_from_env
 from ml_svc.generator import Example
-from ml_svc.training import CORRECTION_WEIGHT, artifacts_dir_from_env, train
+from ml_svc.training import CORRECTION_WEIGHT, artifacts_dir_from_env, has_current, train
 
 STEPS = 11
 
 
 async def _corrections(url: str) -> list[Example]:
-    from psycopg import AsyncConnection
+    from psycopg import AsyncConnection, errors
 
     from ml_svc import repository
 
     async with await AsyncConnection.connect(url, options="-c search_path=ml,public") as conn:
-        return await repository.training_corrections(conn, CORRECTION_WEIGHT)
+        try:
+            return await repository.training_corrections(conn, CORRECTION_WEIGHT)
+        except errors.UndefinedTable:  # ml_svc has never started here: nothing corrected yet
+            return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml_svc.train", description=__doc__)
     parser.add_argument("--artifacts-dir", type=Path, default=None)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="only when no artifact for the current code and data exists (finmesh up uses it)",
+    )
     args = parser.parse_args(argv)
     out = args.artifacts_dir or artifacts_dir_from_env(stack_from_env().service("ml_svc").data_dir)
+    if args.if_missing and has_current(out):
+        return 0
+    if args.if_missing:
+        sys.stdout.write(f"no model for this code in {out}: training one (a few minutes)\n")
     corrections = asyncio.run(_corrections(args.database_url)) if args.database_url else []
     with tqdm(total=STEPS, desc="training", unit="step") as bar:
 

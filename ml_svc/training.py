@@ -280,6 +280,19 @@ def prune(artifacts_dir: Path, keep: int = 4) -> list[str]:
     return deleted
 
 
+def has_current(artifacts_dir: Path) -> bool:
+    """Whether ``artifacts_dir`` holds an artifact made for the running code and data (its
+    meta only: cheaper than loading it; :func:`load_latest` still checks its checksum)."""
+    fp = fingerprint()
+    for meta_path in artifacts_dir.glob("*/meta.json"):
+        try:
+            if json.loads(meta_path.read_text()).get("fingerprint") == fp:
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def load_latest(artifacts_dir: Path) -> Artifact | None:
     """The newest valid artifact in ``artifacts_dir`` for the running code, or None."""
     if not artifacts_dir.is_dir():

@@ -11,6 +11,7 @@ harness uses the same class with a temporary home and free ports.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 import urllib.error
@@ -242,6 +243,14 @@ class Stack:
                 "`bash scripts/frontend.sh build` (make up does this)"
             )
         env = self.service_env()
+        if "ml_svc" in self.services and procs.read_pid(cfg.run_dir, "ml_svc") is None:
+            # ml_svc trains at start when it has no model; train here instead, in the
+            # foreground with a progress bar, so `up` shows what the first start waits for.
+            trained = subprocess.run(
+                [sys.executable, "-m", "ml_svc.train", "--if-missing"], env=env
+            )
+            if trained.returncode != 0:
+                raise StackError(f"training ml_svc's model failed (exit {trained.returncode})")
         started: list[str] = []
         for name in self.services:
             if procs.read_pid(cfg.run_dir, name) is not None:
