@@ -89,6 +89,13 @@ RULES: tuple[Rule, ...] = (
         "debit",
         "council or property tax",
     ),
+    _rule(
+        "vehicle_tax",
+        "transport",
+        r"\b(?:DVLA|VEHICLE TAX|ROAD TAX|CAR TAX)\b",
+        "debit",
+        "vehicle tax",
+    ),
 )
 
 

@@ -79,6 +79,9 @@ def test_rules_come_before_the_dictionary_and_read_the_direction(categorizer: Ca
     assert (r.category, r.source) == ("income", Source.RULE)
     r = classify_one(categorizer, Item("DIRECT DEBIT PAYMENT TO LBH COUNCIL TAX REF 1234"))
     assert (r.category, r.source) == ("housing", Source.RULE)
+    for line in ("DVLA-AB12CDE", "road tax 180", "DIRECT DEBIT PAYMENT TO DVLA VEHICLE TAX REF 9"):
+        r = classify_one(categorizer, Item(line))
+        assert (r.category, r.source) == ("transport", Source.RULE), line
 
 
 def test_refund_from_a_shop_is_the_shops_category(categorizer: Categorizer) -> None:
