@@ -20,9 +20,13 @@ from tqdm import tqdm
 
 from finmesh.config import stack_from_env
 from ml_svc.generator import Example
-from ml_svc.training import CORRECTION_WEIGHT, artifacts_dir_from_env, has_current, train
-
-STEPS = 11
+from ml_svc.training import (
+    CORRECTION_WEIGHT,
+    artifacts_dir_from_env,
+    has_current,
+    train,
+    train_steps,
+)
 
 
 async def _corrections(url: str) -> list[Example]:
@@ -53,14 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.if_missing:
         sys.stdout.write(f"no model for this code in {out}: training one (a few minutes)\n")
     corrections = asyncio.run(_corrections(args.database_url)) if args.database_url else []
-    with tqdm(total=STEPS, desc="training", unit="step") as bar:
+    steps = train_steps()
+    with tqdm(total=steps, desc="training", unit="step") as bar:
 
         def progress(step: str) -> None:
             bar.set_postfix_str(step[:60])
             bar.update()
 
         artifact = train(out, corrections=corrections, progress=progress)
-        bar.n = STEPS
+        bar.n = steps
         bar.refresh()
     m = artifact.metrics
     sys.stdout.write(

@@ -168,6 +168,13 @@ def fit_calibrated(
     return model
 
 
+def train_steps() -> int:
+    """How many progress steps :func:`train` reports (a progress bar's total): three model
+    fits of three or, with the embeddings, four steps each, and nine of its own."""
+    per_fit = 4 if embeddings.backend_id() != "none" else 3
+    return 9 + 3 * per_fit
+
+
 def train(
     artifacts_dir: Path,
     *,

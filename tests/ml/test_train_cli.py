@@ -10,7 +10,7 @@ import pytest
 
 from ml_svc import train as train_cli
 from ml_svc.generator import Example
-from ml_svc.training import SHARED_CACHE_DIR, Artifact, has_current
+from ml_svc.training import SHARED_CACHE_DIR, Artifact, has_current, train_steps
 
 
 def _spy_train(monkeypatch: pytest.MonkeyPatch, artifact: Artifact) -> list[Path]:
@@ -25,7 +25,7 @@ def _spy_train(monkeypatch: pytest.MonkeyPatch, artifact: Artifact) -> list[Path
     ) -> Artifact:
         calls.append(out)
         if progress:
-            for step in range(train_cli.STEPS):
+            for step in range(train_steps()):
                 progress(f"step {step}")
         return artifact
 
@@ -55,4 +55,4 @@ def test_if_missing_trains_with_a_progress_bar_when_there_is_none(
     out, err = capsys.readouterr()
     assert f"no model for this code in {tmp_path}: training one" in out
     assert f"{artifact.version}: held-out accuracy" in out
-    assert "training: 100%" in err and f"{train_cli.STEPS}/{train_cli.STEPS}" in err
+    assert "training: 100%" in err and f"{train_steps()}/{train_steps()}" in err

@@ -152,3 +152,12 @@ def test_a_correction_weighs_more_in_the_retrain_than_an_ordinary_example(
 
     assert training.CORRECTION_WEIGHT > 1
     assert p_label(training.CORRECTION_WEIGHT) > p_label(1.0) + 0.05
+
+
+def test_train_reports_as_many_progress_steps_as_its_progress_bar_expects(
+    small_corpus: Corpus, tmp_path: Path
+) -> None:
+    steps: list[str] = []
+    training.train(tmp_path, corpus=small_corpus, progress=steps.append)
+    assert len(steps) == training.train_steps(), steps
+    assert steps[-1].startswith("done: ")
