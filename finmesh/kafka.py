@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import importlib
 import json
 import logging
@@ -532,10 +533,12 @@ class EventConsumer:
         )
         self._dlq = dlq_producer
         self._own_dlq = dlq_producer is None
-        #: The (topic, partition) pairs this member owns now, and each revocation it has seen
-        #: (cooperative: a rebalance revokes only the partitions that move).
+        #: The (topic, partition) pairs this member owns now, and the last revocations it has
+        #: seen (cooperative: a rebalance revokes only the partitions that move).
         self.assignment: set[tuple[str, int]] = set()
-        self.revocations: list[frozenset[tuple[str, int]]] = []
+        self.revocations: collections.deque[frozenset[tuple[str, int]]] = collections.deque(
+            maxlen=64
+        )
 
     # ---- consuming --------------------------------------------------------------------------
 

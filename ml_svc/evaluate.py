@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from finmesh.config import stack_from_env
 from finmesh.taxonomy import CATEGORY_IDS
+from ml_svc.artifacts import artifacts_dir_from_env
 from ml_svc.categorizer import Categorizer, Item
 from ml_svc.dataset import Corpus, group_split, load_corpus
 from ml_svc.dictionary import MerchantDictionary
@@ -38,7 +39,6 @@ from ml_svc.normalize import normalize
 from ml_svc.training import (
     CONFIDENCE_THRESHOLD,
     Metrics,
-    artifacts_dir_from_env,
     evaluate,
     fit_calibrated,
 )

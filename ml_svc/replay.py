@@ -28,10 +28,10 @@ from finmesh import db
 from finmesh.config import DatabaseConfig, stack_from_env
 from finmesh.kafka import EventProducer
 from ml_svc import repository
+from ml_svc.artifacts import artifacts_dir_from_env
 from ml_svc.categorizer import Item
 from ml_svc.consumer import PARSED_TOPIC, Job, enriched
 from ml_svc.engine import Engine, enriched_event_id
-from ml_svc.training import artifacts_dir_from_env
 
 
 async def replay(

@@ -19,6 +19,7 @@ from finmesh import db
 from finmesh.config import ServiceConfig
 from finmesh.kafka import EventConsumer, EventProducer
 from finmesh.server import ServiceDef
+from ml_svc.artifacts import artifacts_dir_from_env
 from ml_svc.consumer import (
     ENRICHMENT_GROUP,
     FEEDBACK_GROUP,
@@ -29,7 +30,6 @@ from ml_svc.consumer import (
 )
 from ml_svc.engine import Engine
 from ml_svc.service import CategorizerService
-from ml_svc.training import artifacts_dir_from_env
 
 SCHEMA = "ml"
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -15,24 +15,23 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from finmesh.config import stack_from_env
-from ml_svc.generator import Example
-from ml_svc.training import (
-    CORRECTION_WEIGHT,
-    artifacts_dir_from_env,
-    has_current,
-    train,
-    train_steps,
-)
+from ml_svc.artifacts import artifacts_dir_from_env, current
+
+if TYPE_CHECKING:
+    from ml_svc.generator import Example
+
+# ml_svc.training (scikit-learn: seconds to import) is imported only once there is training
+# to do: `finmesh up` runs this with --if-missing on every start.
 
 
 async def _corrections(url: str) -> list[Example]:
     from psycopg import AsyncConnection, errors
 
     from ml_svc import repository
+    from ml_svc.training import CORRECTION_WEIGHT
 
     async with await AsyncConnection.connect(url, options="-c search_path=ml,public") as conn:
         try:
@@ -52,19 +51,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     out = args.artifacts_dir or artifacts_dir_from_env(stack_from_env().service("ml_svc").data_dir)
-    if args.if_missing and has_current(out):
+    if args.if_missing and current(out):
         return 0
     if args.if_missing:
         sys.stdout.write(f"no model for this code in {out}: training one (a few minutes)\n")
+    from tqdm import tqdm
+
+    from ml_svc import training
+
     corrections = asyncio.run(_corrections(args.database_url)) if args.database_url else []
-    steps = train_steps()
+    steps = training.train_steps()
     with tqdm(total=steps, desc="training", unit="step") as bar:
 
         def progress(step: str) -> None:
             bar.set_postfix_str(step[:60])
             bar.update()
 
-        artifact = train(out, corrections=corrections, progress=progress)
+        artifact = training.train(out, corrections=corrections, progress=progress)
         bar.n = steps
         bar.refresh()
     m = artifact.metrics

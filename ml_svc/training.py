@@ -36,6 +36,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from ml_svc import embeddings
+from ml_svc.artifacts import current, fingerprint
 from ml_svc.categorizer import Categorizer, Item
 from ml_svc.dataset import Corpus, group_split, load_corpus
 from ml_svc.dictionary import MerchantDictionary
@@ -47,30 +48,6 @@ log = logging.getLogger(__name__)
 BACKEND = "tfidf-logreg"  # + "+minilm-static" when trained with embeddings
 CONFIDENCE_THRESHOLD = 0.6
 CORRECTION_WEIGHT = 5.0
-_CODE_FILES = (
-    "normalize.py",
-    "generator.py",
-    "dataset.py",
-    "model.py",
-    "dictionary.py",
-    "embeddings.py",
-    "training.py",
-)
-
-
-def fingerprint(extra: str = "") -> str:
-    """SHA-256 over the training code and data: an artifact is valid only for the same."""
-    h = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in _CODE_FILES:
-        h.update((here / name).read_bytes())
-    for path in sorted((here / "data").rglob("*")):
-        if path.is_file() and "eval" not in path.relative_to(here / "data").parts:
-            h.update(path.relative_to(here).as_posix().encode())
-            h.update(path.read_bytes())
-    h.update(embeddings.backend_id().encode())  # installing or removing the wheel retrains
-    h.update(extra.encode())
-    return h.hexdigest()
 
 
 def library_versions() -> dict[str, str]:
@@ -287,34 +264,10 @@ def prune(artifacts_dir: Path, keep: int = 4) -> list[str]:
     return deleted
 
 
-def has_current(artifacts_dir: Path) -> bool:
-    """Whether ``artifacts_dir`` holds an artifact made for the running code and data (its
-    meta only: cheaper than loading it; :func:`load_latest` still checks its checksum)."""
-    fp = fingerprint()
-    for meta_path in artifacts_dir.glob("*/meta.json"):
-        try:
-            if json.loads(meta_path.read_text()).get("fingerprint") == fp:
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
-
-
 def load_latest(artifacts_dir: Path) -> Artifact | None:
     """The newest valid artifact in ``artifacts_dir`` for the running code, or None."""
-    if not artifacts_dir.is_dir():
-        return None
     root = artifacts_dir.resolve()
-    fp = fingerprint()
-    candidates = []
-    for meta_path in root.glob("*/meta.json"):
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError):
-            continue
-        if meta.get("fingerprint") == fp:
-            candidates.append((meta.get("train_time", ""), meta_path.parent, meta))
-    for _t, path, meta in sorted(candidates, key=lambda c: (c[0], c[1].name), reverse=True):
+    for path, meta in current(artifacts_dir):
         model_path = (path / "model.joblib").resolve()
         if model_path.parent.parent != root:
             continue  # never follow links out of the artifacts directory
@@ -358,9 +311,3 @@ def load_or_train(
 #: A cache of artifacts shared by test sessions on one machine (content-addressed by the
 #: fingerprint in each artifact's meta.json, so a stale one is never loaded).
 SHARED_CACHE_DIR = Path(__file__).resolve().parent.parent / ".finmesh" / "cache" / "ml_svc"
-
-
-def artifacts_dir_from_env(data_dir: Path) -> Path:
-    """``FINMESH_ML_ARTIFACTS_DIR`` or ``<data_dir>/artifacts``."""
-    env = os.environ.get("FINMESH_ML_ARTIFACTS_DIR")
-    return Path(env) if env else data_dir / "artifacts"

@@ -126,7 +126,7 @@ async def test_produce_all_of_nothing_is_done() -> None:
         (Source.DICTIONARY, True, expense_pb2.CATEGORY_SOURCE_RULE),
     ],
 )
-def test_a_low_confidence_model_result_is_only_a_suggestion(
+def test_each_source_maps_to_its_category_source_and_a_low_confidence_model_only_suggests(
     source: Source, auto_apply: bool, expected: int
 ) -> None:
     job = Job("src-2", "u1", datetime.now(UTC), expense_pb2.Expense(id="e2"), "en_GB")

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from ml_svc import train as train_cli
+from ml_svc import training
+from ml_svc.artifacts import current
 from ml_svc.generator import Example
-from ml_svc.training import SHARED_CACHE_DIR, Artifact, has_current, train_steps
+from ml_svc.training import SHARED_CACHE_DIR, Artifact, train_steps
 
 
 def _spy_train(monkeypatch: pytest.MonkeyPatch, artifact: Artifact) -> list[Path]:
@@ -29,14 +31,14 @@ def _spy_train(monkeypatch: pytest.MonkeyPatch, artifact: Artifact) -> list[Path
                 progress(f"step {step}")
         return artifact
 
-    monkeypatch.setattr(train_cli, "train", fake)
+    monkeypatch.setattr(training, "train", fake)
     return calls
 
 
 def test_if_missing_does_nothing_when_a_current_artifact_exists(
     artifact: Artifact, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert has_current(SHARED_CACHE_DIR)
+    assert current(SHARED_CACHE_DIR)
     calls = _spy_train(monkeypatch, artifact)
     assert train_cli.main(["--if-missing", "--artifacts-dir", str(SHARED_CACHE_DIR)]) == 0
     assert calls == []
@@ -48,7 +50,7 @@ def test_if_missing_trains_with_a_progress_bar_when_there_is_none(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert not has_current(tmp_path)
+    assert current(tmp_path) == []
     calls = _spy_train(monkeypatch, artifact)
     assert train_cli.main(["--if-missing", "--artifacts-dir", str(tmp_path)]) == 0
     assert calls == [tmp_path]
