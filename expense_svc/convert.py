@@ -233,10 +233,16 @@ def to_date(day: dt.date) -> date_pb2.Date:
     return date_pb2.Date(year=day.year, month=day.month, day=day.day)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def to_timestamp(when: dt.datetime) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(when)
-    return ts
+    """``when`` (naive: UTC) as a Timestamp: the arithmetic of ``Timestamp.FromDatetime``
+    without its pure-Python detours (a sixth of a created expense's rendering)."""
+    delta = (when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)) - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1_000
+    )
 
 
 def etag_of(version: int) -> str:
@@ -250,6 +256,18 @@ def version_of_etag(etag: str) -> int | None:
     return None
 
 
+def _enum_numbers(enum: Any, prefix: str) -> dict[str, int]:
+    """``{"DEBIT": 1, ...}`` for a proto enum whose values are named ``prefix`` + the name we
+    store (``EnumTypeWrapper.Value`` is a Python call per lookup)."""
+    return {v.name.removeprefix(prefix): v.number for v in enum.DESCRIPTOR.values}
+
+
+_DIRECTION_NUMBERS = _enum_numbers(expense_pb2.Direction, "DIRECTION_")
+_SOURCE_NUMBERS = _enum_numbers(expense_pb2.CategorySource, "CATEGORY_SOURCE_")
+_STATE_NUMBERS = _enum_numbers(expense_pb2.EnrichmentState, "ENRICHMENT_STATE_")
+_ORIGIN_NUMBERS = _enum_numbers(expense_pb2.ExpenseOrigin, "EXPENSE_ORIGIN_")
+
+
 def expense_to_proto(row: ExpenseRow) -> expense_pb2.Expense:
     source = row.category_source
     confidence = (
@@ -259,27 +277,26 @@ def expense_to_proto(row: ExpenseRow) -> expense_pb2.Expense:
         if row.category_confidence is not None
         else 0.0
     )
+    created = to_timestamp(row.create_time)
     return expense_pb2.Expense(
         id=row.id,
         amount=to_money(row.amount, row.currency),
-        direction=expense_pb2.Direction.Value(f"DIRECTION_{row.direction}"),
+        direction=_DIRECTION_NUMBERS[row.direction],
         description=row.description,
         merchant=row.merchant,
         category=row.category or "",
-        category_source=expense_pb2.CategorySource.Value(f"CATEGORY_SOURCE_{source}")
-        if source
-        else expense_pb2.CATEGORY_SOURCE_UNSPECIFIED,
+        category_source=_SOURCE_NUMBERS[source] if source else 0,
         category_confidence=confidence,
         date=to_date(row.date),
-        enrichment_state=expense_pb2.EnrichmentState.Value(
-            f"ENRICHMENT_STATE_{row.enrichment_state}"
-        ),
+        enrichment_state=_STATE_NUMBERS[row.enrichment_state],
         model_version=row.model_version,
         category_explanation=row.category_explanation,
-        origin=expense_pb2.ExpenseOrigin.Value(f"EXPENSE_ORIGIN_{row.origin}"),
+        origin=_ORIGIN_NUMBERS[row.origin],
         etag=etag_of(row.version),
-        create_time=to_timestamp(row.create_time),
-        update_time=to_timestamp(row.update_time),
+        create_time=created,
+        update_time=created
+        if row.update_time == row.create_time
+        else to_timestamp(row.update_time),
     )
 
 

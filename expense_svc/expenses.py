@@ -29,6 +29,7 @@ from expense_svc.convert import (
     ExpenseRow,
     expense_to_proto,
     row_to_expense_row,
+    to_timestamp,
     version_of_etag,
 )
 from expense_svc.money import to_money
@@ -190,11 +191,16 @@ async def insert_expenses(
     by_id = {r.id: r for r in map(row_to_expense_row, await cur.fetchall())}
     rows = [by_id[str(i)] for i in ids]
     created = [expense_to_proto(row) for row in rows]
-    events: list[tuple[str, Any]] = []
-    for row, expense in zip(rows, created, strict=True):
-        event = events_pb2.ExpenseRecorded(user_id=user_id, expense=expense, locale=row.locale)
-        event.occur_time.GetCurrentTime()
-        events.append((user_id, event))
+    occurred = to_timestamp(dt.datetime.now(dt.UTC))  # the batch's events occur together
+    events: list[tuple[str, Any]] = [
+        (
+            user_id,
+            events_pb2.ExpenseRecorded(
+                user_id=user_id, expense=expense, locale=row.locale, occur_time=occurred
+            ),
+        )
+        for row, expense in zip(rows, created, strict=True)
+    ]
     await outbox.enqueue_many(conn, RAW_TOPIC, events)
     # the budget last: its row lock (a hot budget's bottleneck) is then held only until COMMIT
     await _move_spend(conn, user_id, [(row.id, None, row) for row in rows], months_locked=True)
