@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,6 @@ class TextModel:
     clf: LogisticRegression
     temperature: float = 1.0
     labels: tuple[str, ...] = LABELS
-    _feature_names: Any = field(default=None, repr=False)
     #: The embedding model: (dim + 1, classes) weights over [embedding, credit flag], its
     #: intercept and its weight in the average; None when trained without embeddings.
     emb_coef: FloatArray | None = None
@@ -148,25 +147,28 @@ class TextModel:
         the per-item fast path (the same numbers as :meth:`features`)."""
         cache = self.__dict__.setdefault("_fast", {})
         if not cache:
-            cache["parts"] = [
-                (v.build_analyzer(), v.vocabulary_, v.idf_, v.sublinear_tf, offset)
-                for v, offset in ((self.word, 0), (self.char, len(self.word.vocabulary_)))
-            ]
+            cache["word"] = self.word.build_analyzer()
+            cache["char"] = _CharWbIds(self.char)
+        word_counts: dict[int, int] = {}
+        vocab = self.word.vocabulary_
+        for term, n in Counter(cache["word"](text)).items():
+            j = vocab.get(term)
+            if j is not None:
+                word_counts[j] = n
+        char_counts = Counter(cache["char"].ids(text))
         all_idx: list[npt.NDArray[np.int64]] = []
         all_val: list[FloatArray] = []
-        for analyze, vocab, idf, sublinear, offset in cache["parts"]:
-            counts: dict[int, int] = {}
-            for term, n in Counter(analyze(text)).items():
-                j = vocab.get(term)
-                if j is not None:
-                    counts[j] = n
+        for counts, vec, offset in (
+            (word_counts, self.word, 0),
+            (char_counts, self.char, len(vocab)),
+        ):
             if not counts:
                 continue
             idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            if sublinear:
+            if vec.sublinear_tf:
                 tf = np.log(tf) + 1.0
-            val = tf * idf[idx]
+            val = tf * vec.idf_[idx]
             val /= np.sqrt(val @ val)
             all_idx.append(idx + offset)
             all_val.append(val)
@@ -185,22 +187,33 @@ class TextModel:
         self, idx: npt.NDArray[np.int64], val: FloatArray, label_index: int, k: int = 3
     ) -> list[str]:
         """The features of one doc that pushed it most towards ``label_index``."""
-        if self._feature_names is None:
-            self._feature_names = np.concatenate(
-                [self.word.get_feature_names_out(), self.char.get_feature_names_out()]
-            )
-        contrib = val * self.weights_t()[idx, label_index]
+        names, readable = self._explain_tables()
+        keep = readable[idx]
+        idx = idx[keep]
+        contrib = val[keep] * self.weights_t()[idx, label_index]
         seen: list[str] = []
         for i in _descending_positive(contrib):
-            name = str(self._feature_names[idx[i]]).strip()
-            if name.startswith("dir") or len(name) < 3:
-                continue
+            name = names[idx[i]]
             if any(name in s or s in name for s in seen):
                 continue
             seen.append(name)
             if len(seen) == k:
                 break
         return seen
+
+    def _explain_tables(self) -> tuple[list[str], npt.NDArray[np.bool_]]:
+        """Every feature's name as a reason shows it (stripped of the n-gram padding), and
+        whether it can be one: at least three characters, not the direction token."""
+        tables: tuple[list[str], npt.NDArray[np.bool_]] | None = self.__dict__.get("_explain")
+        if tables is None:
+            names = [
+                str(n).strip()
+                for part in (self.word, self.char)
+                for n in part.get_feature_names_out()
+            ]
+            readable = np.array([len(n) >= 3 and not n.startswith("dir") for n in names])
+            tables = self.__dict__["_explain"] = (names, readable)
+        return tables
 
     def warm_up(self) -> None:
         """Build the lazily built caches now (the embedding table, read from its zip, about a
@@ -228,7 +241,50 @@ def _descending_positive(values: FloatArray, first: int = 16) -> Iterator[int]:
     yield from positive[np.argsort(-values[positive], kind="stable")].tolist()
 
 
-_CACHES = ("_fast", "_weights_t", "_embedder", "_emb_proj")
+class _CharWbIds:
+    """The vocabulary indices of the ``char_wb`` n-grams of a text, as the fitted vectoriser
+    counts them: a word's n-grams never cross into its neighbours (each word is padded with
+    one space either side), so a text's are the concatenation of its words', and each word's
+    are looked up once and remembered (statement lines repeat their words: a quarter of a
+    classification went to re-cutting and re-looking-up the same n-grams)."""
+
+    #: Remembered words; past this many the memory starts again (a bound, not an LRU).
+    MAX_WORDS = 200_000
+
+    def __init__(self, vec: TfidfVectorizer) -> None:
+        if vec.analyzer != "char_wb" or vec.strip_accents is not None or not vec.lowercase:
+            raise ValueError("a lowercasing char_wb vectoriser without accent stripping")
+        self._lo, self._hi = vec.ngram_range
+        self._vocab: dict[str, int] = vec.vocabulary_
+        self._words: dict[str, tuple[int, ...]] = {}
+
+    def ids(self, text: str) -> list[int]:
+        out: list[int] = []
+        words = self._words
+        for word in text.lower().split():
+            ids = words.get(word)
+            if ids is None:
+                if len(words) >= self.MAX_WORDS:
+                    words.clear()
+                ids = words[word] = self._cut(word)
+            out.extend(ids)
+        return out
+
+    def _cut(self, word: str) -> tuple[int, ...]:
+        """scikit-learn's ``_char_wb_ngrams`` for one word, kept to the vocabulary."""
+        w = f" {word} "
+        size = len(w)
+        vocab = self._vocab
+        grams: list[str] = []
+        for n in range(self._lo, self._hi + 1):
+            if size <= n:  # the whole padded word, once, and no longer n-grams
+                grams.append(w)
+                break
+            grams.extend(w[i : i + n] for i in range(size - n + 1))
+        return tuple(j for g in grams if (j := vocab.get(g)) is not None)
+
+
+_CACHES = ("_fast", "_weights_t", "_embedder", "_emb_proj", "_explain")
 
 
 def _fast_tfidf(vec: TfidfVectorizer, texts: Sequence[str]) -> sparse.csr_matrix:

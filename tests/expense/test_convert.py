@@ -32,7 +32,7 @@ def test_to_timestamp_equals_from_datetime() -> None:
     [
         dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
         dt.datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
-        dt.datetime(2026, 12, 4, 2, 30, 0, 1),
+        dt.datetime(2026, 12, 4, 2, 30, 0, 1),  # noqa: DTZ001  (naive: read as UTC)
     ],
 )
 def test_to_timestamp_at_the_edges(when: dt.datetime) -> None:

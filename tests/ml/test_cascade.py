@@ -179,13 +179,39 @@ def test_per_item_fast_path_equals_the_batch_features(artifact: Artifact) -> Non
     import numpy as np
 
     model = artifact.categorizer.model
-    texts = ["dirdebit narcard tesco stores", "dircredit acme salary", "zzzz qqq", ""]
+    texts = ["dirdebit narcard tesco stores", "dircredit acme salary", "zzzz qqq", "", "a  b"]
     batch = model.features(texts)
     for row, text in enumerate(texts):
         idx, val = model.doc_vector(text)
         dense = np.zeros(batch.shape[1])
         dense[idx] = val
         assert np.allclose(dense, batch.getrow(row).toarray().ravel(), atol=1e-6)
+
+
+def test_char_ngram_ids_equal_the_vectorisers_analyser(artifact: Artifact) -> None:
+    from collections import Counter
+
+    from ml_svc.model import _CharWbIds
+
+    char = artifact.categorizer.model.char
+    analyse, vocab = char.build_analyzer(), char.vocabulary_
+    ids = _CharWbIds(char)
+    texts = [
+        "dirdebit narcard tesco stores 3297",
+        "dircredit acme salary",
+        "",
+        "  ",
+        "a",
+        "ab",
+        "abcd",
+        "x" * 30,
+        "Café  ÜBER\tnaïve",
+        "İstanbul ǅemal",
+        "a  b\n c",
+    ]
+    for text in texts * 2:  # the second time from its memory of the words
+        expected = Counter(j for g in analyse(text) if (j := vocab.get(g)) is not None)
+        assert Counter(ids.ids(text)) == expected, text
 
 
 def test_artifacts_are_versioned_checked_and_pruned(artifact: Artifact, tmp_path: Path) -> None:
