@@ -256,16 +256,17 @@ def version_of_etag(etag: str) -> int | None:
     return None
 
 
-def _enum_numbers(enum: Any, prefix: str) -> dict[str, int]:
-    """``{"DEBIT": 1, ...}`` for a proto enum whose values are named ``prefix`` + the name we
-    store (``EnumTypeWrapper.Value`` is a Python call per lookup)."""
-    return {v.name.removeprefix(prefix): v.number for v in enum.DESCRIPTOR.values}
-
-
-_DIRECTION_NUMBERS = _enum_numbers(expense_pb2.Direction, "DIRECTION_")
-_SOURCE_NUMBERS = _enum_numbers(expense_pb2.CategorySource, "CATEGORY_SOURCE_")
-_STATE_NUMBERS = _enum_numbers(expense_pb2.EnrichmentState, "ENRICHMENT_STATE_")
-_ORIGIN_NUMBERS = _enum_numbers(expense_pb2.ExpenseOrigin, "EXPENSE_ORIGIN_")
+# Stored name -> enum number, looked up once (``EnumTypeWrapper.Value`` is a Python call).
+_DIRECTION_NUMBERS = {n.removeprefix("DIRECTION_"): v for n, v in expense_pb2.Direction.items()}
+_SOURCE_NUMBERS = {
+    n.removeprefix("CATEGORY_SOURCE_"): v for n, v in expense_pb2.CategorySource.items()
+}
+_STATE_NUMBERS = {
+    n.removeprefix("ENRICHMENT_STATE_"): v for n, v in expense_pb2.EnrichmentState.items()
+}
+_ORIGIN_NUMBERS = {
+    n.removeprefix("EXPENSE_ORIGIN_"): v for n, v in expense_pb2.ExpenseOrigin.items()
+}
 
 
 def expense_to_proto(row: ExpenseRow) -> expense_pb2.Expense:
@@ -285,7 +286,9 @@ def expense_to_proto(row: ExpenseRow) -> expense_pb2.Expense:
         description=row.description,
         merchant=row.merchant,
         category=row.category or "",
-        category_source=_SOURCE_NUMBERS[source] if source else 0,
+        category_source=_SOURCE_NUMBERS[source]
+        if source
+        else expense_pb2.CATEGORY_SOURCE_UNSPECIFIED,
         category_confidence=confidence,
         date=to_date(row.date),
         enrichment_state=_STATE_NUMBERS[row.enrichment_state],
