@@ -136,12 +136,23 @@ class Categorizer:
         self.threshold = threshold
 
     def classify(
-        self, items: Sequence[Item], memories: Sequence[UserMemory] | None = None
+        self,
+        items: Sequence[Item],
+        memories: Sequence[UserMemory] | None = None,
+        *,
+        alternatives: bool = True,
     ) -> list[Result]:
-        """Classify ``items``; ``memories[i]`` is the memory of item i's owner."""
-        results: list[Result | None] = [None] * len(items)
-        pending: list[tuple[int, str, str]] = []
+        """Classify ``items``; ``memories[i]`` is the memory of item i's owner.
+
+        Every result carries the model's runners-up (up to three, most likely first), also
+        one that memory, a rule or the dictionary decided: the categories a person would
+        pick from instead. ``alternatives=False`` leaves them out of those results (the model
+        then reads only the items nothing earlier decided: about half the time of a batch
+        of statement lines; the Kafka pipeline, whose reader applies the category and
+        ignores the runners-up)."""
+        results: list[Result] = []
         norms = [normalize(it.description) for it in items]
+        model = self.model
         for i, (item, norm) in enumerate(zip(items, norms, strict=True)):
             if not item.merchant:
                 typed = typed_merchant(item.description, self.dictionary)
@@ -155,27 +166,34 @@ class Categorizer:
             merchant = hit.merchant if hit else (item.merchant or norm.merchant)
             key = hit.key if hit else (merchant_key(item.merchant) if item.merchant else norm.key)
             early = self._early(item, norm, key, merchant, direction, memory, hit)
-            if early is not None:  # the artifact's cascade decided: its version, as the model's
-                results[i] = replace(early, model_version=self.version)
+            if early is not None and not alternatives:
+                results.append(replace(early, model_version=self.version))
                 continue
-            pending.append(
-                (i, model_input(item.description, direction, item.merchant, norm), merchant)
+            z, idx, val = model.item_logits(
+                model_input(item.description, direction, item.merchant, norm)
             )
-        if pending:
-            model = self.model
-            for i, text, merchant in pending:
-                z, idx, val = model.item_logits(text)
-                z = z / model.temperature
-                if _not_income(items[i]):
-                    z[_INCOME] = -np.inf
-                p = np.exp(z - z.max())
-                p /= p.sum()
-                order = np.argsort(-p)[:4]
-                best = int(order[0])
-                conf = float(p[best])
-                feats = model.explain(idx, val, best)
-                why = f"top features: {', '.join(repr(f) for f in feats)}" if feats else "model"
-                results[i] = Result(
+            z = z / model.temperature
+            if _not_income(items[i]):
+                z[_INCOME] = -np.inf
+            p = np.exp(z - z.max())
+            p /= p.sum()
+            order = np.argsort(-p)[:4].tolist()
+            if early is not None:  # the artifact's cascade decided: its version, as the model's
+                others = [j for j in order if LABELS[j] != early.category][:3]
+                results.append(
+                    replace(
+                        early,
+                        model_version=self.version,
+                        alternatives=tuple((LABELS[j], float(p[j])) for j in others),
+                    )
+                )
+                continue
+            best = order[0]
+            conf = float(p[best])
+            feats = model.explain(idx, val, best)
+            why = f"top features: {', '.join(repr(f) for f in feats)}" if feats else "model"
+            results.append(
+                Result(
                     category=LABELS[best],
                     confidence=conf,
                     merchant=merchant,
@@ -183,9 +201,10 @@ class Categorizer:
                     explanation=why,
                     auto_apply=conf >= self.threshold,
                     model_version=self.version,
-                    alternatives=tuple((LABELS[int(j)], float(p[int(j)])) for j in order[1:4]),
+                    alternatives=tuple((LABELS[j], float(p[j])) for j in order[1:4]),
                 )
-        return [r for r in results if r is not None]
+            )
+        return results
 
     def _early(
         self,

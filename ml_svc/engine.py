@@ -7,6 +7,7 @@ and the conversions between events and the cascade's items and results.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import uuid
@@ -115,15 +116,22 @@ class Engine:
     def version(self) -> str:
         return self.artifact.version
 
-    async def classify(self, user_ids: Sequence[str], items: Sequence[Item]) -> list[Result]:
-        """Classify ``items[i]`` for ``user_ids[i]`` with each user's memory."""
+    async def classify(
+        self, user_ids: Sequence[str], items: Sequence[Item], *, alternatives: bool = True
+    ) -> list[Result]:
+        """Classify ``items[i]`` for ``user_ids[i]`` with each user's memory
+        (``alternatives``: see :meth:`Categorizer.classify`)."""
         async with self.pool.connection() as conn:
             memories = await repository.load_memories(conn, user_ids)
-        categorizer = self.artifact.categorizer
-        per_item = [memories[u] for u in user_ids]
+        classify = functools.partial(
+            self.artifact.categorizer.classify,
+            items,
+            [memories[u] for u in user_ids],
+            alternatives=alternatives,
+        )
         if len(items) <= 8:
-            return categorizer.classify(items, per_item)
-        return await asyncio.to_thread(categorizer.classify, items, per_item)
+            return classify()
+        return await asyncio.to_thread(classify)
 
     async def parse(self, user_id: str, text: str, locale: str, today: date) -> QuickAdd:
         async with self.pool.connection() as conn:

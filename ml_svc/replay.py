@@ -49,7 +49,9 @@ async def replay(
     if not rows:
         return []
     results = await engine.classify(
-        [r.user_id for r in rows], [Item(r.description, r.direction) for r in rows]
+        [r.user_id for r in rows],
+        [Item(r.description, r.direction) for r in rows],
+        alternatives=False,  # as the pipeline's events on the same topic
     )
     now = Timestamp()
     now.GetCurrentTime()

@@ -152,7 +152,9 @@ async def test_recorded_expenses_are_enriched_in_batches_on_the_parsed_topic(
     tesco, cafe, salary, netflix = (by_source[e.event_id] for e in events)
     assert (tesco.category, tesco.merchant) == ("groceries", "Tesco")
     assert tesco.category_source == expense_pb2.CATEGORY_SOURCE_RULE
+    assert not tesco.alternatives  # the pipeline runs the model only where it decides
     assert cafe.category == "dining" and cafe.model_version == engine.version
+    assert len(cafe.alternatives) == 3
     assert cafe.category_source in (
         expense_pb2.CATEGORY_SOURCE_MODEL,
         expense_pb2.CATEGORY_SOURCE_SUGGESTED,

@@ -260,7 +260,10 @@ class ExpenseEnriched(_message.Message):
 
     @_builtins.property
     def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[_categorizer_service_pb2.CategoryScore]:
-        """The runners-up, most likely first."""
+        """The model's runners-up, most likely first (at most 3), when the model
+        chose `category`; empty when memory, a rule or the dictionary did
+        (expense_svc applies the category and reads no runners-up).
+        """
 
     def __init__(
         self,

@@ -326,8 +326,9 @@ class Classification(_message.Message):
     """The version of the model consulted; empty if no model was involved."""
     @_builtins.property
     def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryScore]:
-        """The runners-up, most likely first (at most 3). Empty for memory, rule
-        and dictionary hits.
+        """The model's runners-up, most likely first (at most 3), also when memory,
+        a rule or the dictionary chose `category`: what a person would pick
+        instead.
         """
 
     def __init__(

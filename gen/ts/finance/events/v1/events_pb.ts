@@ -458,7 +458,9 @@ export type ExpenseEnriched = Message<"finance.events.v1.ExpenseEnriched"> & {
   explanation: string;
 
   /**
-   * The runners-up, most likely first.
+   * The model's runners-up, most likely first (at most 3), when the model
+   * chose `category`; empty when memory, a rule or the dictionary did
+   * (expense_svc applies the category and reads no runners-up).
    *
    * @generated from field: repeated finance.ml.v1.CategoryScore alternatives = 13;
    */
@@ -578,7 +580,9 @@ export type ExpenseEnrichedJson = {
   explanation?: string;
 
   /**
-   * The runners-up, most likely first.
+   * The model's runners-up, most likely first (at most 3), when the model
+   * chose `category`; empty when memory, a rule or the dictionary did
+   * (expense_svc applies the category and reads no runners-up).
    *
    * @generated from field: repeated finance.ml.v1.CategoryScore alternatives = 13;
    */

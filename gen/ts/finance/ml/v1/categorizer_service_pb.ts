@@ -495,8 +495,9 @@ export type Classification = Message<"finance.ml.v1.Classification"> & {
   source: ClassificationSource;
 
   /**
-   * The runners-up, most likely first (at most 3). Empty for memory, rule
-   * and dictionary hits.
+   * The model's runners-up, most likely first (at most 3), also when memory,
+   * a rule or the dictionary chose `category`: what a person would pick
+   * instead.
    *
    * @generated from field: repeated finance.ml.v1.CategoryScore alternatives = 5;
    */
@@ -563,8 +564,9 @@ export type ClassificationJson = {
   source?: ClassificationSourceJson;
 
   /**
-   * The runners-up, most likely first (at most 3). Empty for memory, rule
-   * and dictionary hits.
+   * The model's runners-up, most likely first (at most 3), also when memory,
+   * a rule or the dictionary chose `category`: what a person would pick
+   * instead.
    *
    * @generated from field: repeated finance.ml.v1.CategoryScore alternatives = 5;
    */
