@@ -90,6 +90,13 @@ RULES: tuple[Rule, ...] = (
         "council or property tax",
     ),
     _rule(
+        "apple_billing",
+        "subscriptions",
+        r"\b(?:APPLE\.COM/BILL|APPLE\.COM BILL|ITUNES\.COM(?:/BILL)?)\b",
+        "debit",
+        "Apple's billing of App Store, iCloud and other subscriptions",
+    ),
+    _rule(
         "vehicle_tax",
         "transport",
         r"\b(?:DVLA|VEHICLE TAX|ROAD TAX|CAR TAX)\b",

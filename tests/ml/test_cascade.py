@@ -86,6 +86,12 @@ def test_rules_come_before_the_dictionary_and_read_the_direction(categorizer: Ca
     for line in ("DVLA-AB12CDE", "road tax 180", "DIRECT DEBIT PAYMENT TO DVLA VEHICLE TAX REF 9"):
         r = classify_one(categorizer, Item(line))
         assert (r.category, r.source) == ("transport", Source.RULE), line
+    # Apple's billing descriptor is its subscriptions; an Apple Store is still shopping
+    for line in ("APPLE.COM/BILL", "APPLE.COM/BILL 866-712-7753 CA", "ITUNES.COM/BILL"):
+        r = classify_one(categorizer, Item(line))
+        assert (r.category, r.source) == ("subscriptions", Source.RULE), line
+    r = classify_one(categorizer, Item("APPLE STORE R227 REGENT ST"))
+    assert (r.category, r.source) == ("shopping", Source.DICTIONARY)
 
 
 def test_refund_from_a_shop_is_the_shops_category(categorizer: Categorizer) -> None:
