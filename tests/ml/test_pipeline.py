@@ -495,7 +495,9 @@ async def test_replay_relabels_only_expenses_the_user_has_not_categorised(
     user = f"u-replay-{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
 
-    def seen(expense_id: str, description: str, user_categorised: bool) -> repository.SeenExpense:
+    def seen(
+        expense_id: str, description: str, user_categorised: bool, category: str = "other"
+    ) -> repository.SeenExpense:
         return repository.SeenExpense(
             user,
             expense_id,
@@ -509,7 +511,7 @@ async def test_replay_relabels_only_expenses_the_user_has_not_categorised(
             "debit",
             "en_GB",
             user_categorised,
-            "other",
+            category,
             "old-model",
         )
 
@@ -517,6 +519,8 @@ async def test_replay_relabels_only_expenses_the_user_has_not_categorised(
         seen("e1", "SQ *ROSIES CAFE 0423", False),
         seen("e2", "NETFLIX.COM", True),
         seen("e3", "SHELL 1234 LEEDS", False),
+        # labelled by an older model as the current one would: nothing to re-label
+        seen("e4", "SQ *ROSIES CAFE 0423", False, category="dining"),
     ]
     async with engine.pool.connection() as conn:
         await repository.record_seen(conn, rows)
