@@ -295,6 +295,13 @@ _URL_RE = re.compile(
     r"\b(?:WWW\.)?([A-Z0-9-]+)\.(?:COM|CO\.UK|NET|ORG|IO|UK|CO|EU)(?:/([A-Z0-9]+))?[A-Z0-9/]*\b"
 )
 _STORE_NO_RE = re.compile(r"\s*(?:#|\bNO\.?\s*|\bSTORE\s+|\bSTR\s+|\bT/?\s*)?\d[\d-]*\b")
+#: A US card descriptor's tail: the store number, then the city (one to three words, known or
+#: not), then the state: ``MAPLE STREET BOOKS 0423 ASHEVILLE NC``. The store number is what
+#: tells an unknown city from the merchant's own last word.
+_US_STORE_CITY_STATE_RE = re.compile(
+    r"^(?P<name>.+?)\s+(?:#|NO\.?\s*|STORE\s+|STR\s+|T/?\s*)?\d[\d-]*"
+    r"\s+[A-Z][A-Z.'-]*(?:\s+[A-Z][A-Z.'-]*){0,2}\s+(?P<state>[A-Z]{2})$"
+)
 _MIXED_ID_RE = re.compile(r"\b(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{6,}\b")
 _NON_WORD_RE = re.compile(r"[^A-Z0-9&' ]+")
 _SPACES_RE = re.compile(r"\s+")
@@ -380,6 +387,9 @@ def normalize(description: str) -> Normalized:
     body = _NON_WORD_RE.sub(" ", body.replace("*", " "))
     body = _SPACES_RE.sub(" ", body).strip()
     text_body = body
+    located = _US_STORE_CITY_STATE_RE.match(body)
+    if located and located["state"] in US_STATES:
+        body = located["name"]
     merchant = _strip_trailing_locations(body)
     merchant = _STORE_NO_RE.sub(" ", merchant)
     words = [w for w in merchant.split() if w not in _NOISE_WORDS and not w.isdigit()]

@@ -72,6 +72,11 @@ def test_bank_narratives_are_unwrapped(descriptor: str, merchant: str, narrative
         ("PRET A MANGER LTD", "pret a manger"),
         ("MCDONALDS 0800 123 4567", "mcdonalds"),
         ("UBER *TRIP HELP.UBER.COM", "uber trip help uber"),
+        # a US store number, then a city no list holds, then the state
+        ("SQ *MAPLE STREET BOOKS 0423 ASHEVILLE NC", "maple street books"),
+        ("BLUE MOON TAVERN 12 OAK RIDGE TN", "blue moon tavern"),
+        ("CHICK-FIL-A #01234 RANCHO CUCAMONGA CA", "chick fil a"),
+        ("JOES AUTO BODY TX", "joes auto body"),  # no store number: no city to tell
     ],
 )
 def test_numbers_phones_places_and_legal_suffixes_are_dropped(
