@@ -328,16 +328,22 @@ def merchant_key(name: str) -> str:
     """The lookup key of a merchant name: ``"Joe's Coffee Ltd."`` -> ``"joes coffee"``."""
     s = name.lower().replace("'", "").replace("&", " and ")
     s = _KEY_NON_ALNUM.sub(" ", s)
-    words = [w for w in s.split() if w.upper() not in LEGAL_SUFFIXES]
-    if words and words[0] == "the" and len(words) > 1:
+    words = s.split()
+    if len(words) > 1 and words[0] == "the":
         words = words[1:]
+    # a legal suffix never starts a name: "CO-OP GROUP" keeps its "co"
+    words = words[:1] + [w for w in words[1:] if w.upper() not in LEGAL_SUFFIXES]
+    if len(words) == 1 and words[0].upper() in LEGAL_SUFFIXES:
+        return ""
     return " ".join(words)
 
 
 def _title(s: str) -> str:
     out = []
     for w in s.split():
-        if len(w) <= 3 and w.isalpha() and w not in ("THE", "AND", "BAR", "PUB", "CAR", "SPA"):
+        if "&" in w:  # initials stay capitals: M&S, B&Q, AT&T; Johnson&Johnson
+            out.append("&".join(p if len(p) <= 2 else p.capitalize() for p in w.split("&")))
+        elif len(w) <= 3 and w.isalpha() and w not in ("THE", "AND", "BAR", "PUB", "CAR", "SPA"):
             out.append(w if w in ("TFL", "BP", "UK", "KFC", "H&M") else w.capitalize())
         else:
             out.append(w.capitalize() if "'" not in w else w[0] + w[1:].lower())
@@ -392,7 +398,11 @@ def normalize(description: str) -> Normalized:
         body = located["name"]
     merchant = _strip_trailing_locations(body)
     merchant = _STORE_NO_RE.sub(" ", merchant)
-    words = [w for w in merchant.split() if w not in _NOISE_WORDS and not w.isdigit()]
+    words: list[str] = []
+    for w in merchant.split():
+        # a name said twice ("AMAZON.CO.UK*2K4L31 AMAZON.CO.UK") is said once
+        if w not in _NOISE_WORDS and not w.isdigit() and (not words or words[-1] != w):
+            words.append(w)
     while words and words[-1] in LEGAL_SUFFIXES:
         words.pop()
     merchant = _strip_trailing_locations(" ".join(words))

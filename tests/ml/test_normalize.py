@@ -100,6 +100,25 @@ def test_merchant_key_drops_punctuation_case_and_legal_suffix() -> None:
     assert merchant_key("Joe's Coffee Ltd.") == "joes coffee"
     assert merchant_key("THE RED LION") == "red lion"
     assert merchant_key("M&S") == "m and s"
+    # a legal suffix ("CO") never starts a name
+    assert merchant_key("CO-OP GROUP") == "co op group"
+    assert merchant_key("THE CO-OPERATIVE FOOD") == "co operative food"
+    assert merchant_key("ACME CO") == "acme"
+    assert merchant_key("LTD") == ""
+
+
+@pytest.mark.parametrize(
+    ("descriptor", "merchant"),
+    [
+        ("M&S SIMPLY FOOD 1234", "M&S Simply Food"),
+        ("AT&T MOBILITY", "AT&T Mobility"),
+        ("B&Q 1234", "B&Q"),
+        ("JOHNSON&JOHNSON", "Johnson&Johnson"),
+        ("AMAZON.CO.UK*2K4L31 AMAZON.CO.UK", "Amazon"),  # said twice, once
+    ],
+)
+def test_merchant_names_read_as_people_write_them(descriptor: str, merchant: str) -> None:
+    assert normalize(descriptor).merchant == merchant
 
 
 def test_model_text_has_no_digits_and_keeps_the_words() -> None:
