@@ -112,6 +112,14 @@ class Batcher(Generic[K, T, R]):
         finally:
             self.in_flight -= 1
 
+    async def aclose(self) -> None:
+        """Wait until every batch queued so far has run (its requests answered). Call once
+        no more requests come (the server has stopped), before closing what ``run`` uses:
+        a batch whose callers were cancelled at shutdown still commits or rolls back whole,
+        instead of failing half-way on a closed pool."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def _drain(self, key: K, queue: collections.deque[_Pending[T, R]]) -> None:
         try:
             while queue:

@@ -33,21 +33,26 @@ async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
         ml = MlClient(cfg.ml_target)
         expenses = ExpenseService(pool, ml)
         budgets = BudgetService(pool)
-        async with consumer.start_background(cfg, pool):
-            yield [
-                ServiceDef(
-                    expense_service_pb2.DESCRIPTOR.services_by_name["ExpenseService"].full_name,
-                    lambda server: expense_service_pb2_grpc.add_ExpenseServiceServicer_to_server(
-                        expenses, server
+        try:
+            async with consumer.start_background(cfg, pool):
+                yield [
+                    ServiceDef(
+                        expense_service_pb2.DESCRIPTOR.services_by_name["ExpenseService"].full_name,
+                        lambda server: (
+                            expense_service_pb2_grpc.add_ExpenseServiceServicer_to_server(
+                                expenses, server
+                            )
+                        ),
                     ),
-                ),
-                ServiceDef(
-                    budget_service_pb2.DESCRIPTOR.services_by_name["BudgetService"].full_name,
-                    lambda server: budget_service_pb2_grpc.add_BudgetServiceServicer_to_server(
-                        budgets, server
+                    ServiceDef(
+                        budget_service_pb2.DESCRIPTOR.services_by_name["BudgetService"].full_name,
+                        lambda server: budget_service_pb2_grpc.add_BudgetServiceServicer_to_server(
+                            budgets, server
+                        ),
                     ),
-                ),
-            ]
+                ]
+        finally:
+            await expenses.aclose()  # the server has stopped: no batch starts after this
+            await ml.close()
     finally:
-        await ml.close()
         await pool.close()

@@ -71,6 +71,10 @@ class ExpenseService(expense_service_pb2_grpc.ExpenseServiceServicer):
             conflict_key=lambda new: new.idem.key if new.idem is not None else None,
         )
 
+    async def aclose(self) -> None:
+        """Let the group-commit batches in flight finish (after the server has stopped)."""
+        await self._creates.aclose()
+
     async def CreateExpense(
         self, request: expense_service_pb2.CreateExpenseRequest, context: Context
     ) -> expense_pb2.Expense:

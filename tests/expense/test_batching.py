@@ -127,6 +127,20 @@ async def test_a_caller_that_gave_up_before_its_batch_is_dropped() -> None:
     assert run.batches[-1] == ("u", ["later"])
 
 
+async def test_aclose_waits_for_the_batches_in_flight_even_when_their_callers_left() -> None:
+    run = Recorder(delay=0.05)
+    batcher: Batcher[str, str, str] = Batcher(run, name="test")
+    calls = [asyncio.ensure_future(batcher.submit(u, f"{u}{n}")) for u in "uv" for n in range(3)]
+    await asyncio.sleep(0.01)  # the first batches are running
+    for call in calls:
+        call.cancel()  # as the server does to its calls when the grace period ends
+    await asyncio.wait_for(batcher.aclose(), 5)
+    assert not run.running or not any(run.running.values())
+    ran = sorted(item for _key, items in run.batches for item in items)
+    assert ran[:1] == ["u0"] and "v0" in ran  # the batches under way ran to their end
+    assert not batcher._tasks
+
+
 # -- through PostgreSQL ------------------------------------------------------------------------
 
 
