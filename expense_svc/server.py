@@ -36,19 +36,17 @@ async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
         try:
             async with consumer.start_background(cfg, pool):
                 yield [
-                    ServiceDef(
-                        expense_service_pb2.DESCRIPTOR.services_by_name["ExpenseService"].full_name,
-                        lambda server: (
-                            expense_service_pb2_grpc.add_ExpenseServiceServicer_to_server(
-                                expenses, server
-                            )
-                        ),
+                    ServiceDef.of(
+                        expense_service_pb2,
+                        "ExpenseService",
+                        expense_service_pb2_grpc.add_ExpenseServiceServicer_to_server,
+                        expenses,
                     ),
-                    ServiceDef(
-                        budget_service_pb2.DESCRIPTOR.services_by_name["BudgetService"].full_name,
-                        lambda server: budget_service_pb2_grpc.add_BudgetServiceServicer_to_server(
-                            budgets, server
-                        ),
+                    ServiceDef.of(
+                        budget_service_pb2,
+                        "BudgetService",
+                        budget_service_pb2_grpc.add_BudgetServiceServicer_to_server,
+                        budgets,
                     ),
                 ]
         finally:

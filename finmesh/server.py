@@ -66,6 +66,19 @@ class ServiceDef:
     full_name: str
     add_to_server: Callable[[grpc.aio.Server], None]
 
+    @classmethod
+    def of(
+        cls,
+        proto_module: Any,
+        service: str,
+        add: Callable[[Any, grpc.aio.Server], None],
+        servicer: Any,
+    ) -> ServiceDef:
+        """``service`` of ``proto_module`` (a ``*_pb2``), served by ``servicer`` through its
+        generated ``add_<Service>Servicer_to_server``."""
+        full_name = proto_module.DESCRIPTOR.services_by_name[service].full_name
+        return cls(full_name, lambda server: add(servicer, server))
+
 
 def _metadata_value(metadata: Any, key: str) -> str | None:
     """The value of ``key`` in call metadata (``(key, value)`` pairs; grpc's stubs type the

@@ -126,11 +126,11 @@ async def running(
             pool, budgets, hub, producer, heartbeat_seconds=settings.heartbeat_seconds
         )
         yield [
-            ServiceDef(
-                insight_service_pb2.DESCRIPTOR.services_by_name["InsightService"].full_name,
-                lambda server: insight_service_pb2_grpc.add_InsightServiceServicer_to_server(
-                    servicer, server
-                ),
+            ServiceDef.of(
+                insight_service_pb2,
+                "InsightService",
+                insight_service_pb2_grpc.add_InsightServiceServicer_to_server,
+                servicer,
             )
         ]
 

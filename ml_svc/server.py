@@ -83,13 +83,11 @@ async def app(cfg: ServiceConfig) -> AsyncIterator[Sequence[ServiceDef]]:
             closers = [raw.close, feedback.close, producer.close_async]
         servicer = CategorizerService(engine)
         yield [
-            ServiceDef(
-                categorizer_service_pb2.DESCRIPTOR.services_by_name["CategorizerService"].full_name,
-                lambda server: (
-                    categorizer_service_pb2_grpc.add_CategorizerServiceServicer_to_server(
-                        servicer, server
-                    )
-                ),
+            ServiceDef.of(
+                categorizer_service_pb2,
+                "CategorizerService",
+                categorizer_service_pb2_grpc.add_CategorizerServiceServicer_to_server,
+                servicer,
             )
         ]
     finally:
