@@ -146,10 +146,10 @@ class Categorizer:
 
         Every result carries the model's runners-up (up to three, most likely first), also
         one that memory, a rule or the dictionary decided: the categories a person would
-        pick from instead. ``alternatives=False`` leaves them out of those results (the model
-        then reads only the items nothing earlier decided: about half the time of a batch
-        of statement lines; the Kafka pipeline, whose reader applies the category and
-        ignores the runners-up)."""
+        pick from instead. ``alternatives=False`` leaves them out of those results, and the
+        model then reads only the items nothing earlier decided (a batch of statement lines
+        in about half the time): for the Kafka pipeline, whose reader applies the category
+        and reads no runners-up."""
         results: list[Result] = []
         norms = [normalize(it.description) for it in items]
         model = self.model

@@ -102,9 +102,8 @@ class TextModel:
         ids = embedder.token_ids(rest)
         out: FloatArray = self.emb_intercept.copy()
         if ids:
-            out += proj.take(ids, axis=0).sum(axis=0) / len(
-                ids
-            )  # the mean, without np.mean's overhead
+            # the mean of the pieces' rows, without np.mean's per-call overhead
+            out += proj.take(ids, axis=0).sum(axis=0) / len(ids)
         if head == "dircredit":
             out += self.emb_coef[-1]
         return out
