@@ -110,7 +110,19 @@ class Engine:
             artifact.metrics.accuracy,
             artifact.metrics.macro_f1,
         )
-        return cls(artifact, pool)
+        engine = cls(artifact, pool)
+        await engine.rekey_memory()
+        return engine
+
+    async def rekey_memory(self) -> None:
+        """File every stored correction under the keys this artifact's normaliser and
+        dictionary give its merchant, if another artifact's computed them (an upgrade that
+        reads "CO-OP" differently must not forget what a user taught it about CO-OP)."""
+        fingerprint = str(self.artifact.meta.get("fingerprint", self.artifact.version))
+        async with self.pool.connection() as conn:
+            n = await repository.rekey_memory(conn, fingerprint, self.correction_keys)
+        if n:
+            log.info("re-keyed %d corrections for model %s", n, self.version)
 
     @property
     def version(self) -> str:

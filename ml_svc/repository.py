@@ -3,7 +3,7 @@ placeholders, ``%b`` (binary) for arrays."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -99,6 +99,74 @@ async def record_correction(conn: AsyncConnection[Any], c: CorrectionRecord) -> 
                 (c.user_id, key, c.category, c.merchant, c.occur_time),
             )
     return True
+
+
+async def rekey_memory(
+    conn: AsyncConnection[Any],
+    fingerprint: str,
+    keys_of: Callable[[str, str], Sequence[str]],
+) -> int | None:
+    """Recompute every correction's merchant keys with ``keys_of(description, merchant)`` and
+    rebuild ``user_memory`` from the corrections (per user and key: the latest correction's
+    category and merchant, how many corrections), unless the keys were last computed by
+    ``fingerprint``; then record ``fingerprint``. Returns how many corrections were re-keyed,
+    None when there was nothing to do.
+
+    One transaction, with the writers of corrections and memory held off meanwhile (a
+    correction recorded concurrently waits and is filed after), and serialised between
+    replicas starting together."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('ml.memory_keys'))")
+        cur = await conn.execute("SELECT fingerprint FROM memory_keys")
+        row = await cur.fetchone()
+        if row is not None and row[0] == fingerprint:
+            return None
+        await conn.execute("LOCK TABLE corrections, user_memory IN SHARE ROW EXCLUSIVE MODE")
+        cur = await conn.execute(
+            "SELECT id, user_id, description, merchant, category, create_time FROM corrections"
+            " ORDER BY create_time, id"
+        )
+        rows = await cur.fetchall()
+        ids: list[int] = []
+        first_keys: list[str] = []
+        # (user, key) -> [category, merchant, update_time, count]; later rows win
+        memory: dict[tuple[str, str], list[Any]] = {}
+        for cid, user_id, description, merchant, category, create_time in rows:
+            keys = [k for k in dict.fromkeys(keys_of(description, merchant)) if k]
+            ids.append(cid)
+            first_keys.append(keys[0] if keys else "")
+            for key in keys:
+                seen = memory.get((user_id, key))
+                count = seen[3] + 1 if seen else 1
+                memory[(user_id, key)] = [category, merchant, create_time, count]
+        if ids:
+            await conn.execute(
+                "UPDATE corrections AS c SET merchant_key = u.k"
+                " FROM unnest(%b::bigint[], %b::text[]) AS u(i, k) WHERE c.id = u.i",
+                (ids, first_keys),
+            )
+        await conn.execute("DELETE FROM user_memory")
+        if memory:
+            entries = list(memory.items())
+            await conn.execute(
+                "INSERT INTO user_memory (user_id, merchant_key, category, merchant,"
+                " update_time, count) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[],"
+                " %b::text[], %b::timestamptz[], %b::int[])",
+                (
+                    [u for (u, _k), _v in entries],
+                    [k for (_u, k), _v in entries],
+                    [v[0] for _key, v in entries],
+                    [v[1] for _key, v in entries],
+                    [v[2] for _key, v in entries],
+                    [v[3] for _key, v in entries],
+                ),
+            )
+        await conn.execute(
+            "INSERT INTO memory_keys (fingerprint) VALUES (%s) ON CONFLICT (singleton)"
+            " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, update_time = now()",
+            (fingerprint,),
+        )
+        return len(ids)
 
 
 async def training_corrections(conn: AsyncConnection[Any], weight: float) -> list[Example]:

@@ -543,3 +543,38 @@ async def test_replay_relabels_only_expenses_the_user_has_not_categorised(
     # Re-running publishes the same event id: expense_svc applies it once.
     assert len(again) == 1 and msgs[0].event_id == msgs[1].event_id
     assert msgs[0].event_id != enriched_event_id(rows[0].source_event_id)
+
+
+async def test_an_upgrade_files_old_corrections_under_the_new_keys(engine: Engine) -> None:
+    """A correction whose key an older normaliser computed ("CO-OP" read as "op group") is
+    re-filed when an artifact with another fingerprint starts: the user's memory still wins."""
+    from datetime import UTC, datetime
+
+    user = f"u-rekey-{uuid.uuid4().hex[:6]}"
+    old = repository.CorrectionRecord(
+        event_id=str(uuid.uuid4()),
+        user_id=user,
+        occur_time=datetime.now(UTC),
+        description="CO-OP GROUP 070512",
+        merchant="",
+        merchant_keys=("op group",),
+        amount=None,
+        direction="debit",
+        category="shopping",
+    )
+    async with engine.pool.connection() as conn:
+        await conn.execute("INSERT INTO memory_keys (fingerprint) VALUES ('an older normaliser')")
+        assert await repository.record_correction(conn, old)
+    item = Item("CO-OP GROUP 070615")
+    before = (await engine.classify([user], [item]))[0]
+    assert before.source is not Source.MEMORY  # the old key finds nothing
+    await engine.rekey_memory()
+    after = (await engine.classify([user], [item]))[0]
+    assert (after.category, after.source) == ("shopping", Source.MEMORY)
+    async with engine.pool.connection() as conn:
+        memory = (await repository.load_memories(conn, [user]))[user]
+        assert "op group" not in memory.exact and set(memory.exact.values()) == {"shopping"}
+        assert [c.key for c in memory.corrections] != ["op group"]
+        # once per fingerprint: the next start has nothing to do
+        fingerprint = str(engine.artifact.meta["fingerprint"])
+        assert await repository.rekey_memory(conn, fingerprint, engine.correction_keys) is None
