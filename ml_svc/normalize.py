@@ -302,6 +302,7 @@ _US_STORE_CITY_STATE_RE = re.compile(
     r"^(?P<name>.+?)\s+(?:#|NO\.?\s*|STORE\s+|STR\s+|T/?\s*)?\d[\d-]*"
     r"\s+[A-Z][A-Z.'-]*(?:\s+[A-Z][A-Z.'-]*){0,2}\s+(?P<state>[A-Z]{2})$"
 )
+_LEADING_NUMBER_RE = re.compile(r"^(\d{1,2})\s+(?=[A-Z]{2})")
 _MIXED_ID_RE = re.compile(r"\b(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{6,}\b")
 _NON_WORD_RE = re.compile(r"[^A-Z0-9&' ]+")
 _SPACES_RE = re.compile(r"\s+")
@@ -397,11 +398,17 @@ def normalize(description: str) -> Normalized:
     if located and located["state"] in US_STATES:
         body = located["name"]
     merchant = _strip_trailing_locations(body)
-    merchant = _STORE_NO_RE.sub(" ", merchant)
+    # A name may start with a small number ("7-ELEVEN", "24 HOUR FITNESS", "99 CENTS ONLY");
+    # store, terminal and card numbers are longer ("POS DEBIT 1234 CORNER DELI").
+    lead = _LEADING_NUMBER_RE.match(merchant)
+    merchant = _STORE_NO_RE.sub(" ", merchant[lead.end() :] if lead else merchant)
+    if lead:
+        merchant = f"{lead[1]} {merchant}"
     words: list[str] = []
     for w in merchant.split():
         # a name said twice ("AMAZON.CO.UK*2K4L31 AMAZON.CO.UK") is said once
-        if w not in _NOISE_WORDS and not w.isdigit() and (not words or words[-1] != w):
+        number = w.isdigit() and not (lead and not words)
+        if w not in _NOISE_WORDS and not number and (not words or words[-1] != w):
             words.append(w)
     while words and words[-1] in LEGAL_SUFFIXES:
         words.pop()

@@ -115,6 +115,11 @@ def test_merchant_key_drops_punctuation_case_and_legal_suffix() -> None:
         ("B&Q 1234", "B&Q"),
         ("JOHNSON&JOHNSON", "Johnson&Johnson"),
         ("AMAZON.CO.UK*2K4L31 AMAZON.CO.UK", "Amazon"),  # said twice, once
+        # a small leading number is the name's; a long one is a terminal or store number
+        ("7-ELEVEN 35012 CHAPEL HILL NC", "7 Eleven"),
+        ("24 HOUR FITNESS 0123", "24 Hour Fitness"),
+        ("CARD PAYMENT TO 12 BAR CAFE ON 01-02-2025", "12 Bar Cafe"),
+        ("POS DEBIT 1234 CORNER DELI", "Corner Deli"),
     ],
 )
 def test_merchant_names_read_as_people_write_them(descriptor: str, merchant: str) -> None:
