@@ -519,6 +519,11 @@ def run() -> dict[str, float]:
         figures["expense.health_p95_ms"] = statistics.median(p95s)
 
         _say("enrichment: starting ml_svc (it trains its model first if it has none)")
+        from ml_svc.training import SHARED_CACHE_DIR
+
+        # the per-machine artifact cache bench.ml and the tests use: trained once per code
+        # version, not in every run's temporary home
+        os.environ.setdefault("FINMESH_ML_ARTIFACTS_DIR", str(SHARED_CACHE_DIR))
         stack.services = ("expense_svc", "ml_svc")
         stack.up(timeout_seconds=300)
         figures |= _enrichment_latency(stack, ghz, direct, seconds)
