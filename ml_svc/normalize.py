@@ -294,12 +294,14 @@ _DATE_RE = re.compile(
 _URL_RE = re.compile(
     r"\b(?:WWW\.)?([A-Z0-9-]+)\.(?:COM|CO\.UK|NET|ORG|IO|UK|CO|EU)(?:/([A-Z0-9]+))?[A-Z0-9/]*\b"
 )
-_STORE_NO_RE = re.compile(r"\s*(?:#|\bNO\.?\s*|\bSTORE\s+|\bSTR\s+|\bT/?\s*)?\d[\d-]*\b")
+#: A store number: 1234, #1234, NO. 12, STORE 9, T-1234.
+_STORE_NO = r"(?:#|\bNO\.?\s*|\bSTORE\s+|\bSTR\s+|\bT/?\s*)?\d[\d-]*"
+_STORE_NO_RE = re.compile(rf"\s*{_STORE_NO}\b")
 #: A US card descriptor's tail: the store number, then the city (one to three words, known or
 #: not), then the state: ``MAPLE STREET BOOKS 0423 ASHEVILLE NC``. The store number is what
 #: tells an unknown city from the merchant's own last word.
 _US_STORE_CITY_STATE_RE = re.compile(
-    r"^(?P<name>.+?)\s+(?:#|NO\.?\s*|STORE\s+|STR\s+|T/?\s*)?\d[\d-]*"
+    rf"^(?P<name>.+?)\s+{_STORE_NO}"
     r"\s+[A-Z][A-Z.'-]*(?:\s+[A-Z][A-Z.'-]*){0,2}\s+(?P<state>[A-Z]{2})$"
 )
 _LEADING_NUMBER_RE = re.compile(r"^(\d{1,2})\s+(?=[A-Z]{2})")
@@ -345,7 +347,7 @@ def _title(s: str) -> str:
         if "&" in w:  # initials stay capitals: M&S, B&Q, AT&T; Johnson&Johnson
             out.append("&".join(p if len(p) <= 2 else p.capitalize() for p in w.split("&")))
         elif len(w) <= 3 and w.isalpha() and w not in ("THE", "AND", "BAR", "PUB", "CAR", "SPA"):
-            out.append(w if w in ("TFL", "BP", "UK", "KFC", "H&M") else w.capitalize())
+            out.append(w if w in ("TFL", "BP", "UK", "KFC") else w.capitalize())
         else:
             out.append(w.capitalize() if "'" not in w else w[0] + w[1:].lower())
     return " ".join(out).replace("Tfl", "TfL")
@@ -401,14 +403,10 @@ def normalize(description: str) -> Normalized:
     # A name may start with a small number ("7-ELEVEN", "24 HOUR FITNESS", "99 CENTS ONLY");
     # store, terminal and card numbers are longer ("POS DEBIT 1234 CORNER DELI").
     lead = _LEADING_NUMBER_RE.match(merchant)
-    merchant = _STORE_NO_RE.sub(" ", merchant[lead.end() :] if lead else merchant)
-    if lead:
-        merchant = f"{lead[1]} {merchant}"
-    words: list[str] = []
-    for w in merchant.split():
+    words: list[str] = [lead[1]] if lead else []
+    for w in _STORE_NO_RE.sub(" ", merchant[lead.end() :] if lead else merchant).split():
         # a name said twice ("AMAZON.CO.UK*2K4L31 AMAZON.CO.UK") is said once
-        number = w.isdigit() and not (lead and not words)
-        if w not in _NOISE_WORDS and not number and (not words or words[-1] != w):
+        if w not in _NOISE_WORDS and not w.isdigit() and (not words or words[-1] != w):
             words.append(w)
     while words and words[-1] in LEGAL_SUFFIXES:
         words.pop()

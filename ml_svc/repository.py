@@ -86,19 +86,23 @@ async def record_correction(conn: AsyncConnection[Any], c: CorrectionRecord) -> 
         if await cur.fetchone() is None:
             return False
         for key in dict.fromkeys(k for k in c.merchant_keys if k):
-            await conn.execute(
-                "INSERT INTO user_memory AS m (user_id, merchant_key, category, merchant,"
-                " update_time) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (user_id, merchant_key) DO UPDATE SET"
-                "  category = CASE WHEN EXCLUDED.update_time >= m.update_time"
-                "             THEN EXCLUDED.category ELSE m.category END,"
-                "  merchant = CASE WHEN EXCLUDED.update_time >= m.update_time"
-                "             THEN EXCLUDED.merchant ELSE m.merchant END,"
-                "  update_time = GREATEST(m.update_time, EXCLUDED.update_time),"
-                "  count = m.count + 1",
-                (c.user_id, key, c.category, c.merchant, c.occur_time),
-            )
+            await conn.execute(_REMEMBER, (c.user_id, key, c.category, c.merchant, c.occur_time))
     return True
+
+
+#: File one correction in a user's memory under one key: the latest correction of a key wins,
+#: whatever order they arrive in; ``count`` counts them.
+_REMEMBER = (
+    "INSERT INTO user_memory AS m (user_id, merchant_key, category, merchant, update_time)"
+    " VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (user_id, merchant_key) DO UPDATE SET"
+    "  category = CASE WHEN EXCLUDED.update_time >= m.update_time"
+    "             THEN EXCLUDED.category ELSE m.category END,"
+    "  merchant = CASE WHEN EXCLUDED.update_time >= m.update_time"
+    "             THEN EXCLUDED.merchant ELSE m.merchant END,"
+    "  update_time = GREATEST(m.update_time, EXCLUDED.update_time),"
+    "  count = m.count + 1"
+)
 
 
 async def rekey_memory(
@@ -107,10 +111,10 @@ async def rekey_memory(
     keys_of: Callable[[str, str], Sequence[str]],
 ) -> int | None:
     """Recompute every correction's merchant keys with ``keys_of(description, merchant)`` and
-    rebuild ``user_memory`` from the corrections (per user and key: the latest correction's
-    category and merchant, how many corrections), unless the keys were last computed by
-    ``fingerprint``; then record ``fingerprint``. Returns how many corrections were re-keyed,
-    None when there was nothing to do.
+    file the corrections again, in their order, in an emptied ``user_memory`` (as
+    :func:`record_correction` does), unless the keys were last computed by ``fingerprint``;
+    then record ``fingerprint``. Returns how many corrections were re-keyed, None when there
+    was nothing to do.
 
     One transaction, with the writers of corrections and memory held off meanwhile (a
     correction recorded concurrently waits and is filed after), and serialised between
@@ -126,19 +130,14 @@ async def rekey_memory(
             "SELECT id, user_id, description, merchant, category, create_time FROM corrections"
             " ORDER BY create_time, id"
         )
-        rows = await cur.fetchall()
         ids: list[int] = []
         first_keys: list[str] = []
-        # (user, key) -> [category, merchant, update_time, count]; later rows win
-        memory: dict[tuple[str, str], list[Any]] = {}
-        for cid, user_id, description, merchant, category, create_time in rows:
+        filed: list[tuple[str, str, str, str, datetime]] = []  # in the corrections' order
+        for cid, user_id, description, merchant, category, create_time in await cur.fetchall():
             keys = [k for k in dict.fromkeys(keys_of(description, merchant)) if k]
             ids.append(cid)
             first_keys.append(keys[0] if keys else "")
-            for key in keys:
-                seen = memory.get((user_id, key))
-                count = seen[3] + 1 if seen else 1
-                memory[(user_id, key)] = [category, merchant, create_time, count]
+            filed.extend((user_id, key, category, merchant, create_time) for key in keys)
         if ids:
             await conn.execute(
                 "UPDATE corrections AS c SET merchant_key = u.k"
@@ -146,21 +145,9 @@ async def rekey_memory(
                 (ids, first_keys),
             )
         await conn.execute("DELETE FROM user_memory")
-        if memory:
-            entries = list(memory.items())
-            await conn.execute(
-                "INSERT INTO user_memory (user_id, merchant_key, category, merchant,"
-                " update_time, count) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[],"
-                " %b::text[], %b::timestamptz[], %b::int[])",
-                (
-                    [u for (u, _k), _v in entries],
-                    [k for (_u, k), _v in entries],
-                    [v[0] for _key, v in entries],
-                    [v[1] for _key, v in entries],
-                    [v[2] for _key, v in entries],
-                    [v[3] for _key, v in entries],
-                ),
-            )
+        if filed:
+            async with conn.cursor() as cur:
+                await cur.executemany(_REMEMBER, filed)
         await conn.execute(
             "INSERT INTO memory_keys (fingerprint) VALUES (%s) ON CONFLICT (singleton)"
             " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, update_time = now()",

@@ -43,12 +43,14 @@ class Recorder:
         self.max_total = 0  # batches of any keys running at once
         self.fail_on = fail_on
         self.delay = delay
+        self.started = asyncio.Event()  # set whenever a batch starts
 
     async def __call__(self, key: str, items: Sequence[str]) -> list[str]:
         self.batches.append((key, list(items)))
         self.running[key] = self.running.get(key, 0) + 1
         self.max_running[key] = max(self.max_running.get(key, 0), self.running[key])
         self.max_total = max(self.max_total, sum(self.running.values()))
+        self.started.set()
         try:
             await asyncio.sleep(self.delay)
             if self.fail_on is not None and self.fail_on in items:
@@ -131,11 +133,13 @@ async def test_aclose_waits_for_the_batches_in_flight_even_when_their_callers_le
     run = Recorder(delay=0.05)
     batcher: Batcher[str, str, str] = Batcher(run, name="test")
     calls = [asyncio.ensure_future(batcher.submit(u, f"{u}{n}")) for u in "uv" for n in range(3)]
-    await asyncio.sleep(0.01)  # the first batches are running
+    while sum(run.running.values()) < 2:  # until both keys' first batches are running
+        run.started.clear()
+        await run.started.wait()
     for call in calls:
         call.cancel()  # as the server does to its calls when the grace period ends
     await asyncio.wait_for(batcher.aclose(), 5)
-    assert not run.running or not any(run.running.values())
+    assert not any(run.running.values())
     ran = sorted(item for _key, items in run.batches for item in items)
     assert ran[:1] == ["u0"] and "v0" in ran  # the batches under way ran to their end
     assert not batcher._tasks
