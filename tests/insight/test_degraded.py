@@ -68,7 +68,8 @@ async def test_without_expense_svc_summary_and_forecast_answer_without_budgets_a
         timeout=10,
     )
     resp = await call
-    headers = dict(await call.initial_metadata() or ())
+    # Pairs, not dict(metadata): grpc.aio.Metadata.keys() yields (key, value) pairs in 1.76.
+    headers = {k: v for k, v in await call.initial_metadata() or ()}
     assert headers.get("x-finmesh-degraded") == "budgets-unavailable"
     [total] = resp.totals
     assert to_decimal(total.spent) == Decimal("42.00")
@@ -82,9 +83,8 @@ async def test_without_expense_svc_summary_and_forecast_answer_without_budgets_a
         timeout=10,
     )
     forecast = await forecast_call
-    assert dict(await forecast_call.initial_metadata() or ()).get("x-finmesh-degraded") == (
-        "budgets-unavailable"
-    )
+    forecast_headers = {k: v for k, v in await forecast_call.initial_metadata() or ()}
+    assert forecast_headers.get("x-finmesh-degraded") == "budgets-unavailable"
     [ftotal] = forecast.totals
     assert to_decimal(ftotal.spent_to_date) == Decimal("42.00")
     assert not ftotal.HasField("safe_to_spend_today")

@@ -6,7 +6,7 @@ import warnings
 from finance.expense.v1 import budget_service_pb2 as finance_dot_expense_dot_v1_dot_budget__service__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -26,7 +26,7 @@ if _version_not_supported:
     )
 
 
-class BudgetServiceStub:
+class BudgetServiceStub(object):
     """Manages a user's monthly budgets. Served by expense_svc.
 
     A budget is named by its month and category: `/v1/budgets/2025-05/dining`.
@@ -62,7 +62,7 @@ class BudgetServiceStub:
                 _registered_method=True)
 
 
-class BudgetServiceServicer:
+class BudgetServiceServicer(object):
     """Manages a user's monthly budgets. Served by expense_svc.
 
     A budget is named by its month and category: `/v1/budgets/2025-05/dining`.
@@ -131,7 +131,7 @@ def add_BudgetServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class BudgetService:
+class BudgetService(object):
     """Manages a user's monthly budgets. Served by expense_svc.
 
     A budget is named by its month and category: `/v1/budgets/2025-05/dining`.

@@ -7,7 +7,7 @@ from finance.expense.v1 import expense_pb2 as finance_dot_expense_dot_v1_dot_exp
 from finance.expense.v1 import expense_service_pb2 as finance_dot_expense_dot_v1_dot_expense__service__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -27,7 +27,7 @@ if _version_not_supported:
     )
 
 
-class ExpenseServiceStub:
+class ExpenseServiceStub(object):
     """Records a user's expenses and keeps them. Served by expense_svc.
 
     Every RPC acts for the user named by the `sub` claim of the caller's JWT
@@ -85,7 +85,7 @@ class ExpenseServiceStub:
                 _registered_method=True)
 
 
-class ExpenseServiceServicer:
+class ExpenseServiceServicer(object):
     """Records a user's expenses and keeps them. Served by expense_svc.
 
     Every RPC acts for the user named by the `sub` claim of the caller's JWT
@@ -226,7 +226,7 @@ def add_ExpenseServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class ExpenseService:
+class ExpenseService(object):
     """Records a user's expenses and keeps them. Served by expense_svc.
 
     Every RPC acts for the user named by the `sub` claim of the caller's JWT

@@ -5,7 +5,7 @@ import warnings
 
 from finance.insight.v1 import insight_service_pb2 as finance_dot_insight_dot_v1_dot_insight__service__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class InsightServiceStub:
+class InsightServiceStub(object):
     """Turns a user's spending into insights. Served by insight_svc.
 
     Amounts are never converted between currencies: every figure is given per
@@ -67,7 +67,7 @@ class InsightServiceStub:
                 _registered_method=True)
 
 
-class InsightServiceServicer:
+class InsightServiceServicer(object):
     """Turns a user's spending into insights. Served by insight_svc.
 
     Amounts are never converted between currencies: every figure is given per
@@ -156,7 +156,7 @@ def add_InsightServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class InsightService:
+class InsightService(object):
     """Turns a user's spending into insights. Served by insight_svc.
 
     Amounts are never converted between currencies: every figure is given per

@@ -5,7 +5,7 @@ import warnings
 
 from finance.ml.v1 import categorizer_service_pb2 as finance_dot_ml_dot_v1_dot_categorizer__service__pb2
 
-GRPC_GENERATED_VERSION = '1.85.1'
+GRPC_GENERATED_VERSION = '1.76.0'
 GRPC_VERSION = grpc.__version__
 _version_not_supported = False
 
@@ -25,7 +25,7 @@ if _version_not_supported:
     )
 
 
-class CategorizerServiceStub:
+class CategorizerServiceStub(object):
     """Parses and categorises expenses. Served by ml_svc.
 
     Categorisation tries, first match wins: (1) the caller's personal memory
@@ -57,7 +57,7 @@ class CategorizerServiceStub:
                 _registered_method=True)
 
 
-class CategorizerServiceServicer:
+class CategorizerServiceServicer(object):
     """Parses and categorises expenses. Served by ml_svc.
 
     Categorisation tries, first match wins: (1) the caller's personal memory
@@ -117,7 +117,7 @@ def add_CategorizerServiceServicer_to_server(servicer, server):
 
 
  # This class is part of an EXPERIMENTAL API.
-class CategorizerService:
+class CategorizerService(object):
     """Parses and categorises expenses. Served by ml_svc.
 
     Categorisation tries, first match wins: (1) the caller's personal memory
