@@ -4,10 +4,8 @@ Figures (each with its baseline measured in the same run):
 
 * ``ml.classify_b{1,32,256}_per_s``: expenses classified per second by the whole cascade
   (normalise, rules, dictionary, model, explanation, the model's alternatives for every
-  result: what ClassifyExpenses returns) in batches of 1, 32 and 256;
-  ``ml.classify_b256_pipeline_per_s``: batch 256 as the Kafka pipeline classifies (no
-  alternatives where memory, a rule or the dictionary decides, so the model reads only the
-  rest); baseline ``ml.model_only_b256_per_s``: the bare TF-IDF + logistic regression on the
+  result: what ClassifyExpenses returns and the pipeline publishes) in batches of 1, 32 and
+  256; baseline ``ml.model_only_b256_per_s``: the bare TF-IDF + logistic regression on the
   same texts.
 * ``ml.classify_single_p50_ms`` / ``_p99_ms``: latency of one-item classification of
   descriptors that reach the model (the slowest path), after warm-up.
@@ -72,14 +70,12 @@ def _items() -> list[Item]:
     return [Item(e.text, e.direction) for e in examples]
 
 
-def _throughput(
-    categorizer: Categorizer, items: list[Item], batch: int, secs: float, *, alternatives: bool
-) -> float:
+def _throughput(categorizer: Categorizer, items: list[Item], batch: int, secs: float) -> float:
     n, start = 0, time.perf_counter()
     i = 0
     while time.perf_counter() - start < secs:
         chunk = items[i : i + batch] or items[:batch]
-        categorizer.classify(chunk, alternatives=alternatives)
+        categorizer.classify(chunk)
         n += len(chunk)
         i = (i + batch) % max(1, len(items) - batch)
     return n / (time.perf_counter() - start)
@@ -102,13 +98,7 @@ def classify_figures(categorizer: Categorizer, secs: float) -> dict[str, float]:
     figures: dict[str, float] = {}
     for batch in (1, 32, 256):
         _say(f"classify throughput, batch {batch} ({secs / 2:g}s)")
-        figures[f"ml.classify_b{batch}_per_s"] = _throughput(
-            categorizer, items, batch, secs / 2, alternatives=True
-        )
-    _say(f"classify throughput, batch 256 as the pipeline classifies ({secs / 2:g}s)")
-    figures["ml.classify_b256_pipeline_per_s"] = _throughput(
-        categorizer, items, 256, secs / 2, alternatives=False
-    )
+        figures[f"ml.classify_b{batch}_per_s"] = _throughput(categorizer, items, batch, secs / 2)
     figures["ml.model_only_b256_per_s"] = _model_only(categorizer, items, secs / 2)
     model_path = [
         it

@@ -139,17 +139,12 @@ class Categorizer:
         self,
         items: Sequence[Item],
         memories: Sequence[UserMemory] | None = None,
-        *,
-        alternatives: bool = True,
     ) -> list[Result]:
         """Classify ``items``; ``memories[i]`` is the memory of item i's owner.
 
         Every result carries the model's runners-up (up to three, most likely first), also
         one that memory, a rule or the dictionary decided: the categories a person would
-        pick from instead. ``alternatives=False`` leaves them out of those results, and the
-        model then reads only the items nothing earlier decided (a batch of statement lines
-        in about half the time): for the Kafka pipeline, whose reader applies the category
-        and reads no runners-up."""
+        pick from instead."""
         results: list[Result] = []
         norms = [normalize(it.description) for it in items]
         model = self.model
@@ -166,9 +161,6 @@ class Categorizer:
             merchant = hit.merchant if hit else (item.merchant or norm.merchant)
             key = hit.key if hit else (merchant_key(item.merchant) if item.merchant else norm.key)
             early = self._early(item, norm, key, merchant, direction, memory, hit)
-            if early is not None and not alternatives:
-                results.append(replace(early, model_version=self.version))
-                continue
             z, idx, val = model.item_logits(
                 model_input(item.description, direction, item.merchant, norm)
             )

@@ -226,9 +226,6 @@ class EnrichmentPipeline:
                     )
                     for j in jobs
                 ],
-                # expense_svc applies the category and reads no runners-up: the model reads
-                # only the lines nothing earlier in the cascade decided
-                alternatives=False,
             )
             now = Timestamp()
             now.GetCurrentTime()

@@ -128,18 +128,14 @@ class Engine:
     def version(self) -> str:
         return self.artifact.version
 
-    async def classify(
-        self, user_ids: Sequence[str], items: Sequence[Item], *, alternatives: bool = True
-    ) -> list[Result]:
-        """Classify ``items[i]`` for ``user_ids[i]`` with each user's memory
-        (``alternatives``: see :meth:`Categorizer.classify`)."""
+    async def classify(self, user_ids: Sequence[str], items: Sequence[Item]) -> list[Result]:
+        """Classify ``items[i]`` for ``user_ids[i]`` with each user's memory."""
         async with self.pool.connection() as conn:
             memories = await repository.load_memories(conn, user_ids)
         classify = functools.partial(
             self.artifact.categorizer.classify,
             items,
             [memories[u] for u in user_ids],
-            alternatives=alternatives,
         )
         if len(items) <= 8:
             return classify()

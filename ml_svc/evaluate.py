@@ -90,7 +90,7 @@ def held_out(seed: int = 11, corpus: Corpus | None = None) -> tuple[Metrics, dic
         cat = Categorizer(model, dictionary, version="eval", threshold=CONFIDENCE_THRESHOLD)
         bar.update()
         metrics = evaluate(cat, test_ex)
-        results = cat.classify([_item(e) for e in test_ex], alternatives=False)
+        results = cat.classify([_item(e) for e in test_ex])
         bar.update()
     extra: dict[str, float] = {}
     for kind in ("data", "brand", "local", "special", "typed"):
@@ -120,7 +120,7 @@ def realistic_mix(categorizer: Categorizer, seed: int = 2024) -> tuple[Metrics, 
     n_local = min(len(local), len(brands) // 2)
     sample = brands + rng.sample(local, n_local) + rng.sample(special, min(len(special), 300))
     metrics = evaluate(categorizer, sample)
-    results = categorizer.classify([_item(e) for e in sample], alternatives=False)
+    results = categorizer.classify([_item(e) for e in sample])
     extra = {}
     for kind in ("brand", "local", "special"):
         idx = [i for i, e in enumerate(sample) if e.kind == kind]
@@ -177,7 +177,7 @@ def on_file(path: Path, artifacts_dir: Path) -> tuple[Metrics, dict[str, float]]
     corpus = load_corpus()
     seen_keys = {normalize(e.text).key for e in tqdm(corpus.examples, desc="training merchants")}
     metrics = evaluate(categorizer, rows)
-    results = categorizer.classify([_item(e) for e in rows], alternatives=False)
+    results = categorizer.classify([_item(e) for e in rows])
     unseen = [i for i, e in enumerate(rows) if normalize(e.text).key not in seen_keys]
     extra = {f"unseen merchants ({len(unseen)})": float("nan")}
     if unseen:

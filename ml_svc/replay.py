@@ -51,7 +51,6 @@ async def replay(
     results = await engine.classify(
         [r.user_id for r in rows],
         [Item(r.description, r.direction) for r in rows],
-        alternatives=False,  # as the pipeline's events on the same topic
     )
     now = Timestamp()
     now.GetCurrentTime()

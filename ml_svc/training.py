@@ -74,7 +74,7 @@ class Metrics:
 def evaluate(categorizer: Categorizer, examples: Sequence[Example]) -> Metrics:
     """The whole cascade on ``examples`` (no personal memory)."""
     items = [Item(e.text, e.direction) for e in examples]
-    preds = [r.category for r in categorizer.classify(items, alternatives=False)]
+    preds = [r.category for r in categorizer.classify(items)]
     gold = [e.label for e in examples]
     labels = list(LABELS)
     p, r, f, s = precision_recall_fscore_support(gold, preds, labels=labels, zero_division=0)

@@ -260,9 +260,8 @@ class ExpenseEnriched(_message.Message):
 
     @_builtins.property
     def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[_categorizer_service_pb2.CategoryScore]:
-        """The model's runners-up, most likely first (at most 3), when the model
-        chose `category`; empty when memory, a rule or the dictionary did
-        (expense_svc applies the category and reads no runners-up).
+        """The model's runners-up, most likely first (at most 3), excluding
+        `category`; also when memory, a rule or the dictionary chose it.
         """
 
     def __init__(

@@ -458,9 +458,8 @@ export type ExpenseEnriched = Message<"finance.events.v1.ExpenseEnriched"> & {
   explanation: string;
 
   /**
-   * The model's runners-up, most likely first (at most 3), when the model
-   * chose `category`; empty when memory, a rule or the dictionary did
-   * (expense_svc applies the category and reads no runners-up).
+   * The model's runners-up, most likely first (at most 3), excluding
+   * `category`; also when memory, a rule or the dictionary chose it.
    *
    * @generated from field: repeated finance.ml.v1.CategoryScore alternatives = 13;
    */
@@ -580,9 +579,8 @@ export type ExpenseEnrichedJson = {
   explanation?: string;
 
   /**
-   * The model's runners-up, most likely first (at most 3), when the model
-   * chose `category`; empty when memory, a rule or the dictionary did
-   * (expense_svc applies the category and reads no runners-up).
+   * The model's runners-up, most likely first (at most 3), excluding
+   * `category`; also when memory, a rule or the dictionary chose it.
    *
    * @generated from field: repeated finance.ml.v1.CategoryScore alternatives = 13;
    */
