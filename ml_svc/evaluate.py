@@ -170,7 +170,8 @@ def read_csv(path: Path) -> list[Example]:
     return rows
 
 
-def on_file(path: Path, artifacts_dir: Path) -> tuple[Metrics, dict[str, float]]:
+def on_file(path: Path, artifacts_dir: Path) -> tuple[Metrics, dict[str, float], list[str]]:
+    """Metrics of the served model on ``path``, the unseen-merchant accuracy and the misses."""
     rows = read_csv(path)
     artifact = _load_or_train(artifacts_dir)
     categorizer = artifact.categorizer
@@ -187,23 +188,53 @@ def on_file(path: Path, artifacts_dir: Path) -> tuple[Metrics, dict[str, float]]
             )
             / len(unseen)
         }
-    return metrics, extra
+    misses = [
+        f"  {e.group}: {e.text!r} is {e.label}, got {r.category} ({r.source.value}, "
+        f"{r.confidence:.2f}: {r.explanation})"
+        for e, r in zip(rows, results, strict=True)
+        if r.category != e.label
+    ]
+    return metrics, extra, misses
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml_svc.evaluate", description=__doc__)
     parser.add_argument("--data", type=Path, help="labelled CSV (description,category[,direction])")
     parser.add_argument("--artifacts-dir", type=Path, default=None)
+    parser.add_argument(
+        "--splits",
+        type=int,
+        default=3,
+        help="group splits to average the held-out figures over (seeds 11, 12, ...; default 3)",
+    )
     args = parser.parse_args(argv)
     if args.data:
         artifacts = args.artifacts_dir or artifacts_dir_from_env(
             stack_from_env().service("ml_svc").data_dir
         )
-        metrics, extra = on_file(args.data, artifacts)
+        metrics, extra, misses = on_file(args.data, artifacts)
         report(f"{args.data} (served model)", metrics, extra)
+        shown = misses[:50]
+        more = f", first {len(shown)}" if len(misses) > len(shown) else ""
+        _print(f"misses ({len(misses)}{more}):")
+        for line in shown:
+            _print(line)
+        _print()
     else:
         metrics, extra = held_out()
-        report("held-out merchants (group split by merchant)", metrics, extra)
+        report("held-out merchants (group split by merchant, seed 11)", metrics, extra)
+        if args.splits > 1:
+            splits = [metrics] + [held_out(11 + k)[0] for k in range(1, args.splits)]
+            seeds = ", ".join(str(11 + k) for k in range(len(splits)))
+            _print(f"== held-out merchants over {len(splits)} group splits (seeds {seeds})")
+            for name, values in (
+                ("accuracy", [m.accuracy for m in splits]),
+                ("macro-F1", [m.macro_f1 for m in splits]),
+                ("unseen local", [m.unseen_local_accuracy for m in splits]),
+            ):
+                each = " ".join(f"{v:.3f}" for v in values)
+                _print(f"{name:<19} {sum(values) / len(values):.3f}  (each: {each})")
+            _print()
         artifacts = args.artifacts_dir or artifacts_dir_from_env(
             stack_from_env().service("ml_svc").data_dir
         )

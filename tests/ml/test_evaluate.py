@@ -41,3 +41,18 @@ def test_eval_rejects_a_row_without_a_known_category_naming_its_line(tmp_path: P
     data.write_text("description,category\nNETFLIX.COM,subscriptions\nTESCO,food\n")
     with pytest.raises(SystemExit, match=r"bad\.csv:3: need a description and one of the 18"):
         evaluate.main(["--data", str(data), "--artifacts-dir", str(SHARED_CACHE_DIR)])
+
+
+def test_eval_lists_each_miss_with_its_line_what_was_predicted_and_why(
+    artifact: Artifact, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "labelled.csv"
+    # Netflix labelled groceries on purpose: the one row the served model must get "wrong".
+    data.write_text(ROWS.replace("NETFLIX.COM,subscriptions", "NETFLIX.COM,groceries"))
+    assert evaluate.main(["--data", str(data), "--artifacts-dir", str(SHARED_CACHE_DIR)]) == 0
+    out = capsys.readouterr().out
+    misses = out[out.index("misses (") :].splitlines()
+    assert misses[0] == "misses (1):", out
+    assert re.match(
+        r"  csv:3: 'NETFLIX\.COM' is groceries, got subscriptions \(\w+, 0\.\d\d: ", misses[1]
+    )
