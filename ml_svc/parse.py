@@ -140,7 +140,8 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("ago", r"\b(?P<n>\d{1,2}|a|one|two|three|four|five|six)\s+(?P<u>days?|weeks?)\s+ago\b"),
         ("lastwd", r"\b(?:last|past)\s+(?P<wd>" + _WD + r")\b"),
         ("wd", r"\b(?:on\s+|this\s+)?(?P<wd>" + _WD + r")\b"),
-        ("dom", r"\b(?:on\s+)?the\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b"),
+        # "on the 15th", "the 3rd", "on 15th"; a bare "2nd" may be a count ("2nd round").
+        ("dom", r"\b(?:on\s+the|on|the)\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b"),
         ("lastweek", r"\blast\s+week\b"),
     )
 )
@@ -261,6 +262,8 @@ _AMOUNT_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"(?<![\w.,/-])(?P<num>\d{1,3}(?:,\d{3})+\.\d{2}|\d{1,3}(?:\.\d{3})+,\d{2}|\d+[.,]\d{2})"
             r"(?![\d/-]|[.,]\d)",
         ),
+        # Thousands without pence ("1,250 rent", "Miete 1.250"): a bare integer, grouped.
+        ("grouped", r"(?<![\w.,/:-])(?P<num>\d{1,3}(?:[,.]\d{3})+)(?![\w/:-]|[.,]\d)"),
         (
             "integer",
             r"(?<![\w.,/:-])(?P<num>\d{1,5})(?![\w.,/:-]|\s?(?:x|%|people|ppl|pax|pm|am)\b)",

@@ -34,6 +34,9 @@ TODAY = date(2025, 3, 14)  # a Friday
         ("50p chewing gum", "en_GB", "0.50", "GBP"),
         ("groceries 1,250.00", "en_US", "1250.00", "USD"),
         ("Miete 1.250,00 €", "de_DE", "1250.00", "EUR"),
+        ("1,250 rent", "en_GB", "1250", "GBP"),
+        ("rent 12,500 deposit", "en_US", "12500", "USD"),
+        ("Miete 1.250", "de_DE", "1250", "EUR"),
         ("coffee 3", "en_GB", "3", "GBP"),
         ("coffee 3", "en_US", "3", "USD"),
         ("3 coffees 7.20 at Pret", "en_GB", "7.20", "GBP"),
@@ -99,6 +102,7 @@ def test_text_currency_beats_the_locale_default_with_higher_confidence() -> None
         ("gift 20 on 20 December", "en_GB", date(2024, 12, 20)),
         ("haircut 25 on the 3rd", "en_GB", date(2025, 3, 3)),
         ("rent 900 on the 28th", "en_GB", date(2025, 2, 28)),
+        ("dentist 45 on 15th", "en_GB", date(2025, 2, 15)),
         ("tickets 13/25/2024 40", "en_GB", date(2024, 1, 1)),  # invalid date: ignored below
     ][:-1],
 )
