@@ -328,11 +328,21 @@ def load_corpus(seed: int = 7, extra: Iterable[Example] = ()) -> Corpus:
 def group_split(
     examples: Sequence[Example], test_fraction: float = 0.2, seed: int = 11
 ) -> tuple[list[Example], list[Example]]:
-    """Split by merchant group: no merchant is on both sides."""
+    """Split by merchant group: no merchant is on both sides. Every category keeps at least
+    one merchant on the training side (a model that never saw a category cannot be scored or
+    calibrated on it); only a small corpus needs that, the full one never does."""
     groups = sorted({e.group for e in examples})
     rng = random.Random(seed)
     rng.shuffle(groups)
     held = set(groups[: int(len(groups) * test_fraction)])
+    labels_of: dict[str, set[str]] = {}
+    for e in examples:
+        labels_of.setdefault(e.group, set()).add(e.label)
+    kept = {label for g in groups if g not in held for label in labels_of[g]}
+    for g in groups[: int(len(groups) * test_fraction)]:
+        if labels_of[g] - kept:
+            held.discard(g)
+            kept |= labels_of[g]
     train = [e for e in examples if e.group not in held]
     test = [e for e in examples if e.group in held]
     return train, test

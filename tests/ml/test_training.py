@@ -48,6 +48,27 @@ def _held_out_only(corpus: Corpus) -> set[str]:
     return {model_input(e.text, e.direction) for e in test_ex} - trained
 
 
+def test_a_split_keeps_every_category_on_the_training_side_and_no_merchant_on_both() -> None:
+    # Two merchants of fees, both among the first a seed-0 shuffle would hold out whole.
+    examples = [
+        Example(f"{c.upper()} {i}", c, "debit", f"{c}-{i}", "brand")
+        for c in model.LABELS
+        for i in range(2 if c == "fees" else 40)
+    ]
+    for seed in range(20):
+        train_ex, test_ex = group_split(examples, test_fraction=0.5, seed=seed)
+        assert {e.label for e in train_ex} == set(model.LABELS), seed
+        assert not {e.group for e in train_ex} & {e.group for e in test_ex}
+        assert len(test_ex) >= 0.45 * len(examples)
+
+
+def test_a_model_without_some_category_is_refused_naming_it() -> None:
+    texts = [model_input(f"shop {i}", "debit") for i in range(len(model.LABELS))]
+    labels = [c if c != "fees" else "other" for c in model.LABELS]
+    with pytest.raises(ValueError, match=r"no training examples of fees: every category"):
+        fit(texts, labels, use_embeddings=False)
+
+
 def test_make_eval_fits_the_temperature_on_training_merchants_only(
     small_corpus: Corpus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
