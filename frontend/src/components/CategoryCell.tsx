@@ -1,5 +1,5 @@
 // The category of one expense: where it came from and how sure, changeable in one step.
-import type { ExpenseJson, CategoryJson } from "../lib/api";
+import type { ExpenseJson, CategoryJson, CategoryScoreJson } from "../lib/api";
 import { categoryName } from "../lib/session";
 import { Spinner } from "./ui";
 import { num } from "../lib/money";
@@ -19,16 +19,22 @@ export function sourceLabel(e: ExpenseJson): { text: string; kind: string } | nu
   }
 }
 
+/** How many of the model's runners-up a suggestion offers as one-click choices. */
+export const RUNNERS_UP_SHOWN = 2;
+
 export function CategoryCell({
   expense,
   categories,
   busy,
   onChange,
+  alternatives,
 }: {
   expense: ExpenseJson;
   categories: CategoryJson[];
   busy: boolean;
   onChange: (category: string) => void;
+  /** The model's runners-up for a suggested category, most likely first. */
+  alternatives?: CategoryScoreJson[];
 }) {
   const pending = expense.enrichmentState === "ENRICHMENT_STATE_PENDING" && !expense.category;
   const src = sourceLabel(expense);
@@ -36,6 +42,10 @@ export function CategoryCell({
   const showConf = src && src.kind !== "user" && conf > 0;
   const known = categories.some((c) => c.id === expense.category);
   const label = `Category of ${expense.description ?? "expense"}`;
+  const others =
+    src?.kind === "suggested"
+      ? (alternatives ?? []).filter((a) => a.category && a.category !== expense.category).slice(0, RUNNERS_UP_SHOWN)
+      : [];
   return (
     <div className="category-cell" data-testid="category-cell" data-category={expense.category ?? ""} data-source={src?.kind ?? "none"}>
       {pending ? (
@@ -69,6 +79,23 @@ export function CategoryCell({
             <button type="button" className="link small" disabled={busy} onClick={() => onChange(expense.category!)}>
               Confirm
             </button>
+          )}
+          {others.length > 0 && (
+            <span className="runners-up small" data-testid="runners-up">
+              <span className="muted">or</span>
+              {others.map((a) => (
+                <button
+                  key={a.category}
+                  type="button"
+                  className="link small"
+                  disabled={busy}
+                  title={`The model's next guess: ${Math.round(num(a.confidence) * 100)}%`}
+                  onClick={() => onChange(a.category!)}
+                >
+                  {categoryName(categories, a.category!)}
+                </button>
+              ))}
+            </span>
           )}
           {expense.enrichmentState === "ENRICHMENT_STATE_FAILED" && !expense.category && (
             <span className="muted small">couldn't categorise — pick one</span>

@@ -1,4 +1,4 @@
-import { act, cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Api } from "../lib/api";
 import { SessionContext, TAXONOMY, type Session } from "../lib/session";
@@ -57,6 +57,41 @@ describe("CategoryCell", () => {
     expect(onChange).toHaveBeenCalledWith("groceries");
     fireEvent.click(screen.getByRole("button", { name: "Confirm" }));
     expect(onChange).toHaveBeenLastCalledWith("dining");
+  });
+
+  it("offers the model's runners-up of a suggestion as one-click choices, not of a decided category", () => {
+    const onChange = vi.fn();
+    const alternatives = [
+      { category: "dining", confidence: 0.3 }, // the suggestion itself: not offered again
+      { category: "groceries", confidence: 0.2 },
+      { category: "shopping", confidence: 0.1 },
+      { category: "travel", confidence: 0.05 },
+    ];
+    const expense = {
+      id: "e1",
+      description: "PHO SAIGON",
+      category: "dining",
+      categorySource: "CATEGORY_SOURCE_SUGGESTED" as const,
+      categoryConfidence: 0.31,
+      enrichmentState: "ENRICHMENT_STATE_ENRICHED" as const,
+    };
+    const { rerender } = render(
+      <CategoryCell expense={expense} categories={categories} busy={false} onChange={onChange} alternatives={alternatives} />,
+    );
+    const offered = within(screen.getByTestId("runners-up")).getAllByRole("button");
+    expect(offered.map((b) => b.textContent)).toEqual(["Groceries", "Shopping"]);
+    fireEvent.click(offered[1]!);
+    expect(onChange).toHaveBeenCalledWith("shopping");
+    rerender(
+      <CategoryCell
+        expense={{ ...expense, categorySource: "CATEGORY_SOURCE_MODEL" }}
+        categories={categories}
+        busy={false}
+        onChange={onChange}
+        alternatives={alternatives}
+      />,
+    );
+    expect(screen.queryByTestId("runners-up")).toBeNull();
   });
 
   it("labels the user's own choice without a confidence", () => {

@@ -16,10 +16,15 @@ import type {
   ListRecurringResponseJson,
   SpendingSummaryJson,
 } from "@gen/finance/insight/v1/insight_service_pb";
-import type { ParseExpenseResponseJson } from "@gen/finance/ml/v1/categorizer_service_pb";
+import type {
+  CategoryScoreJson,
+  ClassifyExpensesResponseJson,
+  ClassifyItemJson,
+  ParseExpenseResponseJson,
+} from "@gen/finance/ml/v1/categorizer_service_pb";
 import type { DateJson } from "@gen/google/type/date_pb";
 
-export type { BudgetJson, ExpenseJson, CategoryJson };
+export type { BudgetJson, ExpenseJson, CategoryJson, CategoryScoreJson };
 
 /** One bad field of a google.rpc.BadRequest. */
 export interface FieldViolation {
@@ -243,6 +248,9 @@ export class Api {
   }
 
   // CategorizerService
+  classify(items: ClassifyItemJson[], signal?: AbortSignal) {
+    return this.call<ClassifyExpensesResponseJson>("POST", "/v1/ml:classify", { body: { items }, signal });
+  }
   parse(text: string, locale: string, today: DateJson, signal?: AbortSignal) {
     return this.call<ParseExpenseResponseJson>("POST", "/v1/ml:parse", { body: { text, locale, today }, signal });
   }

@@ -1,4 +1,4 @@
-import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Api, type ExpenseJson } from "../lib/api";
 import { SessionContext, TAXONOMY, type Session } from "../lib/session";
@@ -79,6 +79,42 @@ describe("ExpensesPage", () => {
     fireEvent.click(screen.getByRole("button", { name: "‹ Newer" }));
     await screen.findByText("Expense a");
     await waitFor(() => expect(calls.at(-1)!.searchParams.get("pageToken")).toBeNull());
+  });
+
+  it("asks the model once for the runners-up of the suggested rows and files a row under one in a click", async () => {
+    const classify: unknown[] = [];
+    const patches: { url: URL; body: unknown }[] = [];
+    const fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
+      const u = new URL(url);
+      if (u.pathname === "/v1/ml:classify") {
+        classify.push(JSON.parse(String(init!.body)));
+        return new Response(
+          JSON.stringify({
+            results: [{ category: "dining", alternatives: [{ category: "dining", confidence: 0.4 }, { category: "shopping", confidence: 0.3 }] }],
+          }),
+        );
+      }
+      if (init?.method === "PATCH") {
+        patches.push({ url: u, body: JSON.parse(String(init.body)) });
+        return new Response(JSON.stringify(expense("s", { category: "shopping", categorySource: "CATEGORY_SOURCE_USER", etag: "2" })));
+      }
+      return new Response(
+        JSON.stringify({
+          expenses: [expense("s", { description: "PHO SAIGON", category: "dining", categorySource: "CATEGORY_SOURCE_SUGGESTED" }), expense("m")],
+        }),
+      );
+    });
+    setup(fetchMock as unknown as typeof fetch);
+
+    const offered = await screen.findByTestId("runners-up");
+    // Only the suggested row is asked about, with what the model needs to classify it again.
+    expect(classify).toEqual([{ items: [{ description: "PHO SAIGON", amount: expense("s").amount }] }]);
+    fireEvent.click(within(offered).getByRole("button", { name: "Shopping" }));
+    await screen.findByText(/Filed under Shopping/);
+    expect(patches[0]!.url.pathname).toBe("/v1/expenses/s");
+    expect(patches[0]!.body).toMatchObject({ category: "shopping", etag: "1" });
+    expect(screen.queryByTestId("runners-up")).toBeNull();
+    expect(classify).toHaveLength(1);
   });
 
   it("explains when there is nothing yet, and when the server cannot list", async () => {

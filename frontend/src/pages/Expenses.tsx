@@ -1,7 +1,7 @@
 // Expenses for a month: quick add, search, category filter, pages, live enrichment,
 // one-step category changes, edit and delete with conflicts explained.
 import { useEffect, useState, type FormEvent } from "react";
-import { ApiError, describeError, type ExpenseJson } from "../lib/api";
+import { ApiError, describeError, type CategoryScoreJson, type ExpenseJson } from "../lib/api";
 import { dateToIso, formatDate, isoToDate } from "../lib/dates";
 import { formatMoney, isAmountError, parseAmount, toDecimalString } from "../lib/money";
 import { categoryName, useLiveEvents, useOnReconnect, useSession } from "../lib/session";
@@ -37,6 +37,19 @@ export function ExpensesPage() {
     [api, month, category, query, pageToken],
   );
   const rows = list.data?.expenses ?? [];
+
+  // The model's runners-up for the rows it only suggested a category for, in one call per
+  // page: one click files the expense under the person's pick. Optional: on error, none shown.
+  const suggested = rows.filter((e) => e.categorySource === "CATEGORY_SOURCE_SUGGESTED" && e.category && e.description);
+  const runnersUp = useAsync(
+    async (signal): Promise<Record<string, CategoryScoreJson[]>> => {
+      if (suggested.length === 0) return {};
+      const items = suggested.map((e) => ({ description: e.description, direction: e.direction, amount: e.amount }));
+      const r = await api.classify(items, signal);
+      return Object.fromEntries(suggested.map((e, i) => [e.id!, r.results?.[i]?.alternatives ?? []]));
+    },
+    [api, suggested.map((e) => `${e.id}:${e.category}`).join(",")],
+  );
 
   const replaceRow = (e: ExpenseJson) =>
     list.setData((d) => d && { ...d, expenses: (d.expenses ?? []).map((x) => (x.id === e.id ? e : x)) });
@@ -200,6 +213,7 @@ export function ExpensesPage() {
                     note(x.id!, null);
                   }}
                   onConflict={(fresh) => replaceRow(fresh)}
+                  alternatives={runnersUp.data?.[e.id!]}
                   onCategory={(c) => void changeCategory(e, c)}
                   onAskDelete={() => setConfirmDelete(e.id!)}
                   onCancelDelete={() => setConfirmDelete(null)}
@@ -238,6 +252,7 @@ function ExpenseRow(props: {
   onEdit: () => void;
   onSaved: (e: ExpenseJson) => void;
   onConflict: (fresh: ExpenseJson) => void;
+  alternatives: CategoryScoreJson[] | undefined;
   onCategory: (c: string) => void;
   onAskDelete: () => void;
   onCancelDelete: () => void;
@@ -257,7 +272,13 @@ function ExpenseRow(props: {
           </div>
         </td>
         <td data-label="Category">
-          <CategoryCell expense={e} categories={categories} busy={props.busy} onChange={props.onCategory} />
+          <CategoryCell
+            expense={e}
+            categories={categories}
+            busy={props.busy}
+            onChange={props.onCategory}
+            alternatives={props.alternatives}
+          />
         </td>
         <td data-label="Amount" className={`num ${credit ? "credit" : ""}`}>
           {formatMoney(e.amount, { locale: props.locale, sign: credit ? "+" : "" })}
