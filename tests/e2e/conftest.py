@@ -154,6 +154,8 @@ def flows(mesh: Mesh, frontend_url: str, tmp_path_factory: pytest.TempPathFactor
         "statementPath": str(statement_path),
         "expiredToken": mesh.token(user, ttl_seconds=-60),
         "quickAddText": f"Latte at Starbucks £3.50 {'today' if today.day == 1 else 'yesterday'}",
+        # A merchant nobody has heard of, in dollars: a suggestion, outside every GBP total.
+        "suggestionText": "$12 Zorblax Qwint",
         "chromium": str(CHROMIUM),
         # £3.50 + £5.00 typed in, £23.45 + £10.99 + £31.20 imported, all this month.
         "expectedTotal": "£74.14",

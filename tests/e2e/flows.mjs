@@ -341,6 +341,36 @@ try {
     await page.getByLabel("Search expenses").fill("");
   });
 
+  // Last of the expense flows: its USD expense changes no GBP total another flow checks.
+  await flow("runners_up", ["sign_in"], async ({ step, data }) => {
+    await go("#/expenses");
+    const { id } = await quickAdd(cfg.suggestionText);
+    data.expenseId = id;
+    // A made-up merchant: the model is unsure, so the category is only suggested.
+    await page.waitForFunction(
+      (id) => document.querySelector(`tr[data-id="${id}"] [data-testid="category-cell"]`)?.dataset.source === "suggested",
+      id,
+      { timeout: LIVE_TIMEOUT },
+    );
+    data.suggested = await row(id).getByTestId("category-cell").getAttribute("data-category");
+    const offered = row(id).getByTestId("runners-up").getByRole("button");
+    await offered.first().waitFor();
+    data.offered = await offered.evaluateAll((bs) => bs.map((b) => b.dataset.category));
+    step(`suggested ${data.suggested}; offered ${data.offered.join(", ")}`);
+    await shot("19-runners-up");
+    data.chosen = data.offered[0];
+    await offered.first().click();
+    await page.waitForFunction(
+      ([id, c]) => {
+        const cell = document.querySelector(`tr[data-id="${id}"] [data-testid="category-cell"]`);
+        return cell?.dataset.category === c && cell?.dataset.source === "user";
+      },
+      [id, data.chosen],
+    );
+    data.runnersUpAfter = await row(id).getByTestId("runners-up").count();
+    step(`filed under ${data.chosen} in one click`);
+  });
+
   await flow("phone", ["sign_in"], async ({ step, data }) => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [hash, name] of [["#/expenses", "13-phone-expenses"], ["#/budgets", "14-phone-budgets"], ["#/insights", "15-phone-insights"], ["#/import", "16-phone-import"]]) {

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from finmesh.taxonomy import CATEGORIES
 from tests.e2e.conftest import BROWSER_TZ, FlowRun
 from tests.plugins.mesh import Mesh
 
@@ -176,6 +177,21 @@ def test_filter_search_and_delete(flows: FlowRun, mesh: Mesh) -> None:
             None,
             [],
         )
+
+
+def test_a_suggestion_offers_the_models_next_guesses_and_one_click_files_it(
+    flows: FlowRun, mesh: Mesh
+) -> None:
+    data = _ok(flows, "runners_up")
+    assert len(data["offered"]) == 2, data
+    assert data["suggested"] not in data["offered"]
+    assert set(data["offered"]) <= {c.id for c in CATEGORIES}
+    assert data["runnersUpAfter"] == 0  # the person's choice is no suggestion
+    with _api(mesh, flows.user) as api:
+        e = api.get(f"/v1/expenses/{data['expenseId']}").json()
+    assert e["category"] == data["chosen"] == data["offered"][0]
+    assert e["categorySource"] == "CATEGORY_SOURCE_USER"
+    assert e["amount"]["currencyCode"] == "USD"
 
 
 def test_every_page_fits_a_phone_screen(flows: FlowRun) -> None:

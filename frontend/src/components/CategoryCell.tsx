@@ -81,11 +81,12 @@ export function CategoryCell({
             </button>
           )}
           {others.length > 0 && (
-            <span className="runners-up small" data-testid="runners-up">
-              <span className="muted">or</span>
+            <span className="runners-up" data-testid="runners-up">
+              <span className="muted small">or</span>
               {others.map((a) => (
                 <button
                   key={a.category}
+                  data-category={a.category}
                   type="button"
                   className="link small"
                   disabled={busy}
