@@ -96,7 +96,9 @@ async def test_produced_event_is_consumed_with_user_key_contract_headers_and_pay
 async def test_sync_produce_flushes_and_delivery_failures_surface(
     kafka_bootstrap_servers: str, kafka_topic: str
 ) -> None:
-    producer = EventProducer(kafka_bootstrap_servers, config={"message.timeout.ms": 1000})
+    # Short enough for the missing topic to fail within the flush, long enough for a busy
+    # machine to deliver the first message (1 s once was not, in a full `make test`).
+    producer = EventProducer(kafka_bootstrap_servers, config={"message.timeout.ms": 4000})
     try:
         producer.produce(kafka_topic, "user-1", Money(currency_code="GBP", units=12))
         assert await producer.flush_async(10) == 0
