@@ -543,7 +543,8 @@ class EventConsumer:
     # ---- consuming --------------------------------------------------------------------------
 
     async def consume(self, max_messages: int = 500, max_wait: float = 1.0) -> list[Event]:
-        """Up to ``max_messages`` events, waiting at most ``max_wait`` seconds (may be empty).
+        """Up to ``max_messages`` events: waits at most ``max_wait`` seconds for the first, then
+        returns it with those already fetched, never waiting to fill a batch (may be empty).
 
         A fatal client error raises :class:`ConsumeError`; other errors (e.g. a broker that is
         briefly unreachable) are logged and skipped, as librdkafka recovers from them itself.
@@ -715,7 +716,13 @@ class EventConsumer:
         if self._fatal is not None:
             raise ConsumeError(self._fatal)
         events: list[Event] = []
-        for msg in self._consumer.consume(num_messages=max_messages, timeout=timeout):
+        # consume(n, timeout) waits for n messages or the whole timeout: a message trickling
+        # in would sit for up to ``timeout``. Wait for the first only, then take what else is
+        # already fetched: a batch is what arrived while the last one was being handled.
+        msgs = self._consumer.consume(num_messages=1, timeout=timeout)
+        if msgs and max_messages > 1:
+            msgs += self._consumer.consume(num_messages=max_messages - 1, timeout=0)
+        for msg in msgs:
             err = msg.error()
             if err is None:
                 events.append(Event.from_message(msg))

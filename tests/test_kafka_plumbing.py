@@ -93,6 +93,39 @@ async def test_produced_event_is_consumed_with_user_key_contract_headers_and_pay
     )
 
 
+async def test_consume_returns_what_has_arrived_without_waiting_to_fill_a_batch(
+    kafka_bootstrap_servers: str, kafka_topic: str, kafka_group_id: str
+) -> None:
+    producer = EventProducer(kafka_bootstrap_servers)
+    async with EventConsumer(
+        kafka_bootstrap_servers, group_id=kafka_group_id, topics=[kafka_topic]
+    ) as consumer:
+        try:
+            while not consumer.assignment:  # joined the group, partitions assigned
+                assert await consumer.consume(max_messages=500, max_wait=0.2) == []
+            # One message trickling in is handed over at once, not after max_wait (60 s):
+            # an enrichment hop used to sit out its whole max_wait at low traffic.
+            event_id = await producer.produce_and_wait(kafka_topic, "user-1", struct(n=0))
+            (one,) = await asyncio.wait_for(
+                consumer.consume(max_messages=500, max_wait=60), timeout=15
+            )
+            assert one.event_id == event_id
+            # What has arrived together still comes out together: a batch, not one by one.
+            for i in range(50):
+                producer.produce(kafka_topic, f"user-{i}", struct(n=i))
+            assert await producer.flush_async(10) == 0
+            calls, seen = 0, 0
+            while seen < 50:
+                batch = await asyncio.wait_for(
+                    consumer.consume(max_messages=500, max_wait=60), timeout=15
+                )
+                calls, seen = calls + 1, seen + len(batch)
+            assert seen == 50
+            assert calls <= 5, f"50 messages took {calls} calls"
+        finally:
+            await producer.close_async()
+
+
 async def test_sync_produce_flushes_and_delivery_failures_surface(
     kafka_bootstrap_servers: str, kafka_topic: str
 ) -> None:
