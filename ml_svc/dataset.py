@@ -334,12 +334,13 @@ def group_split(
     groups = sorted({e.group for e in examples})
     rng = random.Random(seed)
     rng.shuffle(groups)
-    held = set(groups[: int(len(groups) * test_fraction)])
+    first_held = groups[: int(len(groups) * test_fraction)]
+    held = set(first_held)
     labels_of: dict[str, set[str]] = {}
     for e in examples:
         labels_of.setdefault(e.group, set()).add(e.label)
     kept = {label for g in groups if g not in held for label in labels_of[g]}
-    for g in groups[: int(len(groups) * test_fraction)]:
+    for g in first_held:
         if labels_of[g] - kept:
             held.discard(g)
             kept |= labels_of[g]

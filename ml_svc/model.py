@@ -321,7 +321,8 @@ def fit(
     """Fit vectorisers and classifiers on ``texts`` (already :func:`model_input`); the embedding
     model only when ``use_embeddings`` and the MiniLM wheel is installed."""
     step = progress or (lambda _s: None)
-    missing = [label for label in LABELS if label not in set(labels)]
+    present = set(labels)
+    missing = [label for label in LABELS if label not in present]
     if missing:
         # The logit columns are the categories in LABELS order: one missing shifts the rest.
         raise ValueError(f"no training examples of {', '.join(missing)}: every category needs some")
