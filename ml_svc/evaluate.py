@@ -75,7 +75,13 @@ def report(title: str, m: Metrics, extra: dict[str, float] | None = None) -> Non
     _print()
 
 
-def held_out(seed: int = 11, corpus: Corpus | None = None) -> tuple[Metrics, dict[str, float]]:
+#: The first group split ``make eval`` reports in full; the others follow it (12, 13, ...).
+HELD_OUT_SEED = 11
+
+
+def held_out(
+    seed: int = HELD_OUT_SEED, corpus: Corpus | None = None
+) -> tuple[Metrics, dict[str, float]]:
     """The cascade built from the training merchants only (model, temperature, dictionary),
     scored on the held-out merchants."""
     corpus = corpus or load_corpus()
@@ -208,10 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="group splits to average the held-out figures over (seeds 11, 12, ...; default 3)",
     )
     args = parser.parse_args(argv)
+    artifacts = args.artifacts_dir or artifacts_dir_from_env(
+        stack_from_env().service("ml_svc").data_dir
+    )
     if args.data:
-        artifacts = args.artifacts_dir or artifacts_dir_from_env(
-            stack_from_env().service("ml_svc").data_dir
-        )
         metrics, extra, misses = on_file(args.data, artifacts)
         report(f"{args.data} (served model)", metrics, extra)
         shown = misses[:50]
@@ -221,12 +227,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print(line)
         _print()
     else:
-        metrics, extra = held_out()
-        report("held-out merchants (group split by merchant, seed 11)", metrics, extra)
-        if args.splits > 1:
-            splits = [metrics] + [held_out(11 + k)[0] for k in range(1, args.splits)]
-            seeds = ", ".join(str(11 + k) for k in range(len(splits)))
-            _print(f"== held-out merchants over {len(splits)} group splits (seeds {seeds})")
+        seeds = [HELD_OUT_SEED + k for k in range(max(1, args.splits))]
+        metrics, extra = held_out(seeds[0])
+        report(f"held-out merchants (group split by merchant, seed {seeds[0]})", metrics, extra)
+        if len(seeds) > 1:
+            splits = [metrics] + [held_out(seed)[0] for seed in seeds[1:]]
+            _print(
+                f"== held-out merchants over {len(seeds)} group splits"
+                f" (seeds {', '.join(map(str, seeds))})"
+            )
             for name, values in (
                 ("accuracy", [m.accuracy for m in splits]),
                 ("macro-F1", [m.macro_f1 for m in splits]),
@@ -235,9 +244,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 each = " ".join(f"{v:.3f}" for v in values)
                 _print(f"{name:<19} {sum(values) / len(values):.3f}  (each: {each})")
             _print()
-        artifacts = args.artifacts_dir or artifacts_dir_from_env(
-            stack_from_env().service("ml_svc").data_dir
-        )
         served = _load_or_train(artifacts).categorizer
         metrics, extra = realistic_mix(served)
         report(

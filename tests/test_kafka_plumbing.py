@@ -101,7 +101,9 @@ async def test_consume_returns_what_has_arrived_without_waiting_to_fill_a_batch(
         kafka_bootstrap_servers, group_id=kafka_group_id, topics=[kafka_topic]
     ) as consumer:
         try:
+            deadline = time.monotonic() + 30
             while not consumer.assignment:  # joined the group, partitions assigned
+                assert time.monotonic() < deadline, "no partitions assigned in 30 s"
                 assert await consumer.consume(max_messages=500, max_wait=0.2) == []
             # One message trickling in is handed over at once, not after max_wait (60 s):
             # an enrichment hop used to sit out its whole max_wait at low traffic.
